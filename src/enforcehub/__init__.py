@@ -1,0 +1,1 @@
+"""enforcehub: report administrative law-enforcement data once, use it everywhere."""
