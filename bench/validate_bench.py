@@ -35,7 +35,8 @@ def _child(kind: str, path: str, extra: str) -> None:
         from frictionless import Resource, Schema
 
         schema = Schema.from_descriptor(json.loads(Path(extra).read_text("utf-8")))
-        resource_ = Resource(path=path, schema=schema)
+        # frictionless refuses absolute paths as unsafe: give it a base path and a relative name.
+        resource_ = Resource(path=Path(path).name, basepath=str(Path(path).parent), schema=schema)
         result = resource_.validate(limit_errors=1000)
         rows = result.tasks[0].stats.get("rows") or 0
         errors = result.tasks[0].stats.get("errors") or 0
@@ -49,7 +50,9 @@ def _child(kind: str, path: str, extra: str) -> None:
 def _measure(kind: str, path: Path, extra: str) -> dict[str, float]:
     proc = subprocess.run(
         [sys.executable, __file__, "--child", kind, str(path), extra],
-        check=True, capture_output=True, text=True,
+        check=True,
+        capture_output=True,
+        text=True,
     )
     result: dict[str, float] = json.loads(proc.stdout.strip().splitlines()[-1])
     return result
@@ -64,7 +67,10 @@ def _generate(rows: int, out: Path, fmt: str) -> Path:
         shutil.rmtree(target, ignore_errors=True)
         started = time.perf_counter()
         generate(target, seed=1, scale=rows, error_rate=0.0, formats=(fmt,))
-        print(f"generated {rows:,} penalty rows as {fmt} in {time.perf_counter() - started:.1f} s", file=sys.stderr)
+        print(
+            f"generated {rows:,} penalty rows as {fmt} in {time.perf_counter() - started:.1f} s",
+            file=sys.stderr,
+        )
     return marker
 
 
@@ -93,20 +99,33 @@ def main() -> None:
     rows_out.append((f"enforcehub, penalty CSV {args.rows:,} rows ({size_mb:,.0f} MB)", ours))
     if not args.skip_frictionless:
         theirs = _measure("frictionless", csv_path, str(schema_path))
-        rows_out.append((f"frictionless-py {_version('frictionless')}, same file, exported Table Schema", theirs))
+        rows_out.append(
+            (f"frictionless-py {_version('frictionless')}, same file, exported Table Schema", theirs)
+        )
     if args.xlsx_rows:
         xlsx_path = _generate(args.xlsx_rows, OUT, "xlsx")
-        rows_out.append((f"enforcehub, penalty XLSX {args.xlsx_rows:,} rows", _measure("enforcehub", xlsx_path, "penalty")))
+        rows_out.append(
+            (
+                f"enforcehub, penalty XLSX {args.xlsx_rows:,} rows",
+                _measure("enforcehub", xlsx_path, "penalty"),
+            )
+        )
 
-    print(f"\nMachine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
-          f"{time.strftime('%Y-%m-%d')}")
-    print(f"Command: .venv/bin/python bench/validate_bench.py --rows {args.rows} --xlsx-rows {args.xlsx_rows}\n")
+    print(
+        f"\nMachine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+        f"{time.strftime('%Y-%m-%d')}"
+    )
+    print(
+        f"Command: .venv/bin/python bench/validate_bench.py --rows {args.rows} --xlsx-rows {args.xlsx_rows}\n"
+    )
     print("| run | rows | errors | seconds | rows/s | peak memory |")
     print("|---|---:|---:|---:|---:|---:|")
     for label, r in rows_out:
         rate = r["rows"] / r["seconds"] if r["seconds"] else 0
-        print(f"| {label} | {int(r['rows']):,} | {int(r['errors']):,} | {r['seconds']:.2f} | {rate:,.0f} | "
-              f"{r['peak_mb']:,.0f} MB |")
+        print(
+            f"| {label} | {int(r['rows']):,} | {int(r['errors']):,} | {r['seconds']:.2f} | {rate:,.0f} | "
+            f"{r['peak_mb']:,.0f} MB |"
+        )
     if len(rows_out) > 1 and not args.skip_frictionless:
         ratio = (ours["rows"] / ours["seconds"]) / (rows_out[1][1]["rows"] / rows_out[1][1]["seconds"])
         print(f"\nenforcehub / frictionless rows/s: {ratio:.1f}×")

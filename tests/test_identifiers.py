@@ -62,7 +62,9 @@ def test_known_usccs_are_valid() -> None:
 
 
 def test_uscc_findings_name_the_problem() -> None:
-    status = ids.uscc_status(pa.array(["91230500MA1B3N1N2N", "00000000000000000X", "9123", None, "Z1230500MA1B3N1N2M"]))
+    status = ids.uscc_status(
+        pa.array(["91230500MA1B3N1N2N", "00000000000000000X", "9123", None, "Z1230500MA1B3N1N2M"])
+    )
     assert status.tolist() == [ids.BAD_CHECKSUM, ids.BAD_PLACEHOLDER, ids.BAD_FORMAT, 0, ids.BAD_FORMAT]
 
 
@@ -111,11 +113,15 @@ def test_legacy_15_digit_ids_upgrade_to_valid_18() -> None:
 
 def test_guangdong_address_codes_include_history() -> None:
     known = frozenset({"440111", "440106"})
-    ok = ids.resident_id_status(pa.array(["44011119860101123" + ids.ric_check_char("44011119860101123")]),
-                                today=TODAY, guangdong_codes=known)
+    ok = ids.resident_id_status(
+        pa.array(["44011119860101123" + ids.ric_check_char("44011119860101123")]),
+        today=TODAY,
+        guangdong_codes=known,
+    )
     bad_first17 = "44999919860101123"
-    bad = ids.resident_id_status(pa.array([bad_first17 + ids.ric_check_char(bad_first17)]), today=TODAY,
-                                 guangdong_codes=known)
+    bad = ids.resident_id_status(
+        pa.array([bad_first17 + ids.ric_check_char(bad_first17)]), today=TODAY, guangdong_codes=known
+    )
     assert ok.tolist() == [0]
     assert bad.tolist() == [ids.BAD_REGION]
 

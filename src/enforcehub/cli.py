@@ -54,21 +54,35 @@ def validate(
     output_format: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
     lang: Lang = "zh",
     sheet: Annotated[str | None, typer.Option(help="XLSX sheet name (default: the first).")] = None,
-    max_errors: Annotated[int, typer.Option(help="Findings listed at most (counts are always complete).")] = 1000,
+    max_errors: Annotated[
+        int, typer.Option(help="Findings listed at most (counts are always complete).")
+    ] = 1000,
 ) -> None:
     """Validate FILE against a dataset of the standard. Exit 0 valid, 1 invalid, 2 unusable input."""
     from enforcehub.intake.readers import ReadError
     from enforcehub.validate.engine import validate_file
 
     if output_format not in ("table", "json"):
-        raise _fail(EnforcehubError(f"未知输出格式「{output_format}」（可用：table、json）", code="bad-option",
-                                    message_en=f"unknown format {output_format!r} (table or json)"), lang)
+        raise _fail(
+            EnforcehubError(
+                f"未知输出格式「{output_format}」（可用：table、json）",
+                code="bad-option",
+                message_en=f"unknown format {output_format!r} (table or json)",
+            ),
+            lang,
+        )
     if not file.is_file():
-        raise _fail(EnforcehubError(f"找不到文件：{file}", code="file-not-found",
-                                    message_en=f"file not found: {file}"), lang)
+        raise _fail(
+            EnforcehubError(
+                f"找不到文件：{file}", code="file-not-found", message_en=f"file not found: {file}"
+            ),
+            lang,
+        )
     try:
         with _progress(file, output_format) as advance:
-            report = validate_file(file, dataset, lang=lang, sheet=sheet, max_errors=max_errors, progress=advance)
+            report = validate_file(
+                file, dataset, lang=lang, sheet=sheet, max_errors=max_errors, progress=advance
+            )
     except (EnforcehubError, ReadError) as exc:
         raise _fail(exc, lang) from None
     if output_format == "json":
@@ -92,8 +106,14 @@ def _progress(file: Path, output_format: str):  # type: ignore[no-untyped-def]
         if not console.is_terminal:
             yield None
             return
-        with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed:,} 行"),
-                      TimeElapsedColumn(), console=console, transient=True) as progress:
+        with Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            TextColumn("{task.completed:,} 行"),
+            TimeElapsedColumn(),
+            console=console,
+            transient=True,
+        ) as progress:
             task = progress.add_task(f"校验 {file.name}", total=None)
             yield lambda rows: progress.advance(task, rows)
 
@@ -108,8 +128,16 @@ def standard_list() -> None:
     std = standard()
     table = Table("name", "table", "标题", "title", "kind", "elements", "rules", "key")
     for ds in std.datasets.values():
-        table.add_row(ds.name, ds.table, ds.title, ds.title_en, ds.kind, str(len(ds.elements)),
-                      str(len(ds.rules)), ", ".join(ds.key))
+        table.add_row(
+            ds.name,
+            ds.table,
+            ds.title,
+            ds.title_en,
+            ds.kind,
+            str(len(ds.elements)),
+            str(len(ds.rules)),
+            ", ".join(ds.key),
+        )
     _out().print(f"{std.meta.title} v{std.meta.version}")
     _out().print(table)
 
@@ -126,8 +154,9 @@ def standard_show(name: Annotated[str, typer.Argument(help="Dataset name.")], la
     table = Table("id", "name", "标题", "type", "len", "required", "codeset/check")
     for e in ds.elements:
         required = {True: "是", False: "", "conditional": "条件"}[e.required]
-        table.add_row(e.id, e.name, e.title, e.type, str(e.max_length or ""), required,
-                      e.codeset or e.check or "")
+        table.add_row(
+            e.id, e.name, e.title, e.type, str(e.max_length or ""), required, e.codeset or e.check or ""
+        )
     console = _out()
     console.print(f"{ds.title} {ds.title_en} ({ds.name}, {ds.table}) key: {', '.join(ds.key)}")
     console.print(table)
@@ -139,7 +168,9 @@ def standard_show(name: Annotated[str, typer.Argument(help="Dataset name.")], la
 def standard_export(
     fmt: Annotated[str, typer.Option("--format", help="json, jsonschema, frictionless, xlsx or markdown.")],
     dataset: Annotated[str | None, typer.Option("--dataset", "-d", help="Only this dataset.")] = None,
-    out: Annotated[Path | None, typer.Option("--out", "-o", help="Write to this file (xlsx needs it).")] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Write to this file (xlsx needs it).")
+    ] = None,
     lang: Lang = "zh",
 ) -> None:
     """Export the standard as JSON, JSON Schema, Frictionless Table Schema, the XLSX template or Markdown."""
@@ -149,13 +180,17 @@ def standard_export(
 
     try:
         if fmt not in FORMATS:
-            raise EnforcehubError(f"未知导出格式「{fmt}」（可用：{'、'.join(FORMATS)}）", code="bad-option",
-                                  message_en=f"unknown format {fmt!r} ({', '.join(FORMATS)})")
+            raise EnforcehubError(
+                f"未知导出格式「{fmt}」（可用：{'、'.join(FORMATS)}）",
+                code="bad-option",
+                message_en=f"unknown format {fmt!r} ({', '.join(FORMATS)})",
+            )
         if dataset is not None:
             dataset_of(dataset)
         if fmt == "xlsx" and out is None:
-            raise EnforcehubError("导出 xlsx 需要 --out 文件名", code="bad-option",
-                                  message_en="xlsx export needs --out FILE")
+            raise EnforcehubError(
+                "导出 xlsx 需要 --out 文件名", code="bad-option", message_en="xlsx export needs --out FILE"
+            )
         content = export(standard(), fmt, dataset)
     except EnforcehubError as exc:
         raise _fail(exc, lang) from None
@@ -172,7 +207,9 @@ def synth(
     out: Annotated[Path, typer.Option("--out", help="Directory to write the datasets to.")],
     seed: Annotated[int, typer.Option(help="Random seed (same seed, same files).")] = 0,
     scale: Annotated[str, typer.Option(help="small, medium, large, or a number of penalty rows.")] = "small",
-    error_rate: Annotated[float, typer.Option("--error-rate", help="Share of rows with one injected error.")] = 0.0,
+    error_rate: Annotated[
+        float, typer.Option("--error-rate", help="Share of rows with one injected error.")
+    ] = 0.0,
     output_format: Annotated[str, typer.Option("--format", help="csv, xlsx or jsonl.")] = "csv",
     lang: Lang = "zh",
 ) -> None:
@@ -181,16 +218,27 @@ def synth(
 
     try:
         if output_format not in ("csv", "xlsx", "jsonl"):
-            raise EnforcehubError(f"未知格式「{output_format}」（可用：csv、xlsx、jsonl）", code="bad-option",
-                                  message_en=f"unknown format {output_format!r}")
+            raise EnforcehubError(
+                f"未知格式「{output_format}」（可用：csv、xlsx、jsonl）",
+                code="bad-option",
+                message_en=f"unknown format {output_format!r}",
+            )
         if not 0 <= error_rate <= 1:
-            raise EnforcehubError("--error-rate 应在 0 到 1 之间", code="bad-option",
-                                  message_en="--error-rate must be between 0 and 1")
+            raise EnforcehubError(
+                "--error-rate 应在 0 到 1 之间",
+                code="bad-option",
+                message_en="--error-rate must be between 0 and 1",
+            )
         parsed_scale: str | int = int(scale) if scale.isdigit() else scale
         if isinstance(parsed_scale, str) and parsed_scale not in ("small", "medium", "large"):
-            raise EnforcehubError(f"未知规模「{scale}」（small、medium、large 或行数）", code="bad-option",
-                                  message_en=f"unknown scale {scale!r} (small, medium, large or a row count)")
-        summary = generate(out, seed=seed, scale=parsed_scale, error_rate=error_rate, formats=(output_format,))
+            raise EnforcehubError(
+                f"未知规模「{scale}」（small、medium、large 或行数）",
+                code="bad-option",
+                message_en=f"unknown scale {scale!r} (small, medium, large or a row count)",
+            )
+        summary = generate(
+            out, seed=seed, scale=parsed_scale, error_rate=error_rate, formats=(output_format,)
+        )
     except EnforcehubError as exc:
         raise _fail(exc, lang) from None
     table = Table("dataset", "rows", "file")

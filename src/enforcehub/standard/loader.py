@@ -51,7 +51,12 @@ def _pydantic_place(exc: ValidationError, raw: Any = None) -> str:
     first = exc.errors()[0]
     loc = list(first["loc"])
     where = ".".join(str(p) for p in loc)
-    if len(loc) >= 2 and loc[0] in ("elements", "rules") and isinstance(loc[1], int) and isinstance(raw, dict):
+    if (
+        len(loc) >= 2
+        and loc[0] in ("elements", "rules")
+        and isinstance(loc[1], int)
+        and isinstance(raw, dict)
+    ):
         items = raw.get(loc[0]) or []
         item = items[loc[1]] if loc[1] < len(items) and isinstance(items[loc[1]], dict) else {}
         label = item.get("name") or item.get("kind") or ""
@@ -74,6 +79,7 @@ def _divisions_codeset() -> CodeSet:
         title_en="Guangdong administrative divisions (GB/T 2260, current)",
         source="GB/T 2260 history as shipped in python-stdnum (loc.dat)",
         codes=tuple(codes),
+        labels_accepted=False,
     )
 
 
@@ -125,7 +131,8 @@ def _load_codesets(base: Traversable | Path) -> dict[str, CodeSet]:
             raise StandardError(f"{place}: {_pydantic_place(exc)}") from exc
         seen: dict[str, str] = {}
         for code in codeset.codes:
-            for spelling in (code.code, code.label, *code.aliases):
+            spellings = (code.code, code.label, *code.aliases) if codeset.labels_accepted else (code.code,)
+            for spelling in spellings:
                 owner = seen.get(spelling)
                 if owner is not None and owner != code.code:
                     raise StandardError(
@@ -156,7 +163,9 @@ def _check_condition(cond: Condition, names: set[str], place: str) -> None:
             raise StandardError(f"{place}: condition names unknown element {cond.field!r}")
         tests = [cond.in_ is not None, cond.not_in is not None, cond.present is not None]
         if sum(tests) != 1:
-            raise StandardError(f"{place}: condition on {cond.field!r} needs exactly one of in / not_in / present")
+            raise StandardError(
+                f"{place}: condition on {cond.field!r} needs exactly one of in / not_in / present"
+            )
     for part in (cond.all or ()) + (cond.any or ()):
         _check_condition(part, names, place)
 

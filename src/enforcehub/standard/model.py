@@ -42,6 +42,8 @@ class CodeSet(_Strict):
     codes: tuple[Code, ...] = ()
     # Values starting with one of these prefixes are accepted as they are (信用中国's "其他-<说明>").
     prefix_values: tuple[str, ...] = ()
+    # False where labels repeat (many divisions are called 市辖区): only codes are accepted on input.
+    labels_accepted: bool = True
 
 
 class Condition(_Strict):

@@ -191,11 +191,23 @@ class LawVersion:
         """The article ``number`` + ``suffix``, or None."""
         return self._index.get((number, suffix))
 
+    @property
+    def first_adopted(self) -> dt.date:
+        """The earliest date in the adoption history (通过/公布), else the version date."""
+        dates = [
+            dt.date(int(y), int(m), int(d))
+            for line in self.history
+            for y, m, d in _HISTORY_DATE_RE.findall(line)
+            if 1 <= int(m) <= 12 and 1 <= int(d) <= 31
+        ]
+        return min([*dates, self.version_date])
+
     def in_force_on(self, on: dt.date) -> bool:
         """Whether this version is the one in force on ``on``."""
         return self.effective_from <= on and (self.effective_to is None or on <= self.effective_to)
 
 
+_HISTORY_DATE_RE = re.compile(r"(\d{4})年(\d{1,2})月(\d{1,2})日")
 _KEY_DROP_RE = re.compile(r"[\s\u3000《》〈〉<>“”\"'·・]")
 _TRAILING_NOTE_RE = re.compile(r"\((?:\d{4}年?[^()]*|[^()]*(?:修正|修订|修改|施行|公布)[^()]*)\)$")
 _TRIAL_RE = re.compile(r"\((?:试行|暂行)\)$")
@@ -247,6 +259,8 @@ class LawRegistry:
             for v in reversed(vs):  # newest title first
                 self._title_to_name.setdefault(v.title, name)
                 self._key_to_name.setdefault(_name_key(v.title), name)
+        for key, name in list(self._key_to_name.items()):  # 《…规范》 for 《…规范（试行）》
+            self._key_to_name.setdefault(_TRIAL_RE.sub("", key), name)
         self._table: pl.DataFrame | None = None
 
     @classmethod
@@ -293,7 +307,7 @@ class LawRegistry:
         Accepts the short name (``行政处罚法``), the full title (``中华人民共和国行政处罚法``), and
         variants with ``《》``, ``〈〉``, whitespace, full-width brackets, a leading ``中华人民共和国`` or
         ``广东省`` the registry's name lacks, a trailing version note (``（2021年修订）``) or a
-        trailing ``（试行）`` / ``（暂行）`` the registry's name lacks.
+        trailing ``（试行）`` / ``（暂行）`` present on one side only.
         """
         s = cited.strip()
         if s in self._by_name:
@@ -324,7 +338,8 @@ class LawRegistry:
         return None
 
     def citations_table(self) -> pl.DataFrame:
-        """One row per version: name, effective_from, effective_to (null = open), max_article, law_id.
+        """One row per version: name, effective_from, effective_to (null = open), max_article, law_id,
+        first_adopted (the instrument's first adoption) and earliest_on_file (its earliest version here).
 
         Meant for vectorised joins in the validator (join on name, filter on the decision date).
         """
@@ -339,6 +354,8 @@ class LawRegistry:
                     "effective_to": [v.effective_to for v in versions],
                     "max_article": [v.max_article for v in versions],
                     "law_id": [v.law_id for v in versions],
+                    "first_adopted": [self.versions(v.name)[0].first_adopted for v in versions],
+                    "earliest_on_file": [self.versions(v.name)[0].effective_from for v in versions],
                 },
                 schema={
                     "name": pl.String,
@@ -346,6 +363,8 @@ class LawRegistry:
                     "effective_to": pl.Date,
                     "max_article": pl.Int64,
                     "law_id": pl.String,
+                    "first_adopted": pl.Date,
+                    "earliest_on_file": pl.Date,
                 },
             )
         return self._table

@@ -22,8 +22,12 @@ CATALOGUE: dict[str, Message] = {
         "「{title}」长度超过 {max_length} 个字符（实际 {length} 个）",
         "{name} is longer than {max_length} characters ({length})",
     ),
-    "too-short": Message("「{title}」长度不足 {min_length} 个字符", "{name} is shorter than {min_length} characters"),
-    "pattern": Message("「{title}」格式不正确：应符合 {pattern}", "{name} does not match the pattern {pattern}"),
+    "too-short": Message(
+        "「{title}」长度不足 {min_length} 个字符", "{name} is shorter than {min_length} characters"
+    ),
+    "pattern": Message(
+        "「{title}」格式不正确：应符合 {pattern}", "{name} does not match the pattern {pattern}"
+    ),
     "code-not-in-set": Message(
         "「{title}」的值「{value}」不在代码集「{codeset}」中（可选：{choices}）",
         "{name} value '{value}' is not in code set {codeset} (allowed: {choices})",
@@ -33,20 +37,26 @@ CATALOGUE: dict[str, Message] = {
         "{name} is not a valid date; use YYYY-MM-DD (or YYYY/MM/DD, YYYYMMDD)",
     ),
     "invalid-datetime": Message(
-        "「{title}」不是有效时间，应为 YYYY-MM-DD HH:MM:SS", "{name} is not a valid date-time; use YYYY-MM-DD HH:MM:SS"
+        "「{title}」不是有效时间，应为 YYYY-MM-DD HH:MM:SS",
+        "{name} is not a valid date-time; use YYYY-MM-DD HH:MM:SS",
     ),
     "invalid-number": Message("「{title}」不是有效数字", "{name} is not a valid number"),
     "invalid-integer": Message("「{title}」不是有效整数", "{name} is not a valid integer"),
     "invalid-boolean": Message("「{title}」应填写 是/否", "{name} must be yes/no (是/否, true/false, 1/0)"),
-    "too-precise": Message("「{title}」小数位数超过 {scale} 位", "{name} has more than {scale} decimal places"),
-    "below-minimum": Message("「{title}」不能小于{strict} {minimum}", "{name} must be at least{strict_en} {minimum}"),
+    "too-precise": Message(
+        "「{title}」小数位数超过 {scale} 位", "{name} has more than {scale} decimal places"
+    ),
+    "below-minimum": Message(
+        "「{title}」不能小于{strict} {minimum}", "{name} must be at least{strict_en} {minimum}"
+    ),
     "above-maximum": Message("「{title}」不能大于 {maximum}", "{name} must be at most {maximum}"),
     "uscc-format": Message(
         "「{title}」不是18位统一社会信用代码（GB 32100：数字或大写字母，不含 I、O、S、V、Z，第3–8位为行政区划码）",
         "{name} is not an 18-character unified social credit code (GB 32100)",
     ),
     "uscc-checksum": Message(
-        "「{title}」统一社会信用代码校验位错误（GB 32100）", "{name}: unified social credit code check character is wrong"
+        "「{title}」统一社会信用代码校验位错误（GB 32100）",
+        "{name}: unified social credit code check character is wrong",
     ),
     "uscc-category": Message(
         "「{title}」统一社会信用代码的登记管理部门或机构类别代码（第1–2位）无效",
@@ -65,17 +75,20 @@ CATALOGUE: dict[str, Message] = {
         "{name} is not a resident ID number (18 characters, last may be X; or legacy 15 digits)",
     ),
     "resident-id-birth-date": Message(
-        "「{title}」中的出生日期不是有效日期或晚于今天", "{name}: the embedded birth date is not a real past date"
+        "「{title}」中的出生日期不是有效日期或晚于今天",
+        "{name}: the embedded birth date is not a real past date",
     ),
     "resident-id-checksum": Message(
-        "「{title}」居民身份证号码校验位错误（GB 11643）", "{name}: resident ID check character is wrong (GB 11643)"
+        "「{title}」居民身份证号码校验位错误（GB 11643）",
+        "{name}: resident ID check character is wrong (GB 11643)",
     ),
     "resident-id-region": Message(
         "「{title}」前6位不是有效的行政区划代码（GB/T 2260）",
         "{name}: the first 6 digits are not a valid division code (GB/T 2260)",
     ),
     "org-code-format": Message(
-        "「{title}」不是9位组织机构代码（GB 11714）", "{name} is not a 9-character organisation code (GB 11714)"
+        "「{title}」不是9位组织机构代码（GB 11714）",
+        "{name} is not a 9-character organisation code (GB 11714)",
     ),
     "org-code-checksum": Message(
         "「{title}」组织机构代码校验位错误（GB 11714）", "{name}: organisation code check character is wrong"

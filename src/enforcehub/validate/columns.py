@@ -45,21 +45,52 @@ def code_mapping(codeset: CodeSet) -> dict[str, str]:
     """Every accepted spelling (code, label, alias) → the code."""
     mapping: dict[str, str] = {}
     for code in codeset.codes:
-        for spelling in (code.label, *code.aliases, code.code):
+        spellings = (code.label, *code.aliases, code.code) if codeset.labels_accepted else (code.code,)
+        for spelling in spellings:
             mapping[spelling] = code.code
     return mapping
 
 
-def separators_pattern(separators: tuple[str, ...]) -> str:
-    return "[" + "".join("\\" + s if s in r"\^]-[" else s for s in separators) + "]"
+def regex_escape(text: str) -> str:
+    """Escape `text` for the Rust regex engine polars uses (only its metacharacters)."""
+    return "".join("\\" + ch if ch in r"\.^$|?*+()[]{}-&~#" else ch for ch in text)
 
 
-def split_items(raw: pl.Expr, separators: tuple[str, ...]) -> pl.Expr:
-    """A multi-valued cell as a list of stripped, non-empty items."""
-    unified = raw.str.replace_all(separators_pattern(separators), ";")
-    return unified.str.split(";").list.eval(pl.element().str.strip_chars()).list.eval(
-        pl.element().filter(pl.element() != "")
+ITEM_BREAK = "[^;；、,，|]*"
+
+
+def separators_class(separators: tuple[str, ...]) -> str:
+    return "[" + "".join(regex_escape(s) for s in separators) + "]"
+
+
+def spellings_regex(codeset: CodeSet, codes: list[str] | None = None) -> str:
+    """An alternation of every accepted spelling of `codes` (default: all codes, plus prefix values)."""
+    wanted = set(codes) if codes is not None else None
+    spellings = sorted(
+        (s for s, c in code_mapping(codeset).items() if wanted is None or c in wanted), key=len, reverse=True
     )
+    parts = [regex_escape(s) for s in spellings]
+    if wanted is None:
+        parts += [regex_escape(p) + ITEM_BREAK for p in codeset.prefix_values]
+    return "(?:" + "|".join(parts) + ")" if parts else "(?:\\x00\\x01)"
+
+
+def all_items_match(raw: pl.Expr, item: str, separators: tuple[str, ...]) -> pl.Expr:
+    """True when every item of a multi-valued cell matches the regex `item`."""
+    sep = separators_class(separators)
+    return raw.str.contains(rf"^\s*{item}\s*(?:{sep}\s*{item}\s*)*{sep}?\s*$")
+
+
+def any_item_matches(raw: pl.Expr, item: str, separators: tuple[str, ...]) -> pl.Expr:
+    """True when some item of a multi-valued cell matches the regex `item`."""
+    sep = separators_class(separators)
+    return raw.str.contains(rf"(?:^|{sep})\s*{item}\s*(?:$|{sep})")
+
+
+def count_items(raw: pl.Expr, separators: tuple[str, ...]) -> pl.Expr:
+    """Number of non-empty items in a multi-valued cell."""
+    sep = separators_class(separators)
+    return raw.str.replace_all(r"\s", "").str.count_matches(rf"[^{sep[1:-1]}]+")
 
 
 def normalise_code(raw: pl.Expr, codeset: CodeSet) -> pl.Expr:
@@ -70,18 +101,32 @@ def normalise_code(raw: pl.Expr, codeset: CodeSet) -> pl.Expr:
     return mapped
 
 
-def normalise_codes(items: pl.Expr, codeset: CodeSet) -> pl.Expr:
-    """Multi-valued code: the list of codes, null for unaccepted items (so they can be found)."""
-    return items.list.eval(normalise_code(pl.element(), codeset))
+def _dates_slow(raw: pl.Series) -> pl.Series:
+    cleaned = (
+        raw.str.strip_suffix(" 00:00:00")
+        .str.strip_suffix("T00:00:00")
+        .str.replace_all("/", "-", literal=True)
+        .str.replace_all(".", "-", literal=True)
+    )
+    eight = cleaned.str.contains(r"^\d{8}$").fill_null(False)
+    parsed = cleaned.str.to_date("%Y-%m-%d", strict=False)
+    if not eight.any():
+        return parsed
+    return parsed.scatter(eight.arg_true(), cleaned.filter(eight).str.to_date("%Y%m%d", strict=False))
+
+
+def _dates(raw: pl.Series) -> pl.Series:
+    # Fast path for the ISO form almost every file uses; the other spellings only for rows that need them.
+    fast = raw.str.to_date("%Y-%m-%d", strict=False)
+    retry = fast.is_null() & raw.is_not_null()
+    if not retry.any():
+        return fast
+    return fast.scatter(retry.arg_true(), _dates_slow(raw.filter(retry)))
 
 
 def parse_date(raw: pl.Expr) -> pl.Expr:
-    """YYYY-MM-DD, YYYY/MM/DD, YYYY-M-D, YYYYMMDD (a trailing 00:00:00 from spreadsheets allowed)."""
-    cleaned = raw.str.replace(r"[ T]00:00(:00)?$", "").str.replace_all("/", "-").str.replace_all(r"\.", "-")
-    return pl.coalesce(
-        cleaned.str.to_date("%Y-%m-%d", strict=False),
-        pl.when(cleaned.str.len_chars() == 8).then(cleaned.str.to_date("%Y%m%d", strict=False)),
-    )
+    """YYYY-MM-DD, YYYY/MM/DD, YYYY-M-D, YYYY.MM.DD or YYYYMMDD; a trailing 00:00:00 is allowed."""
+    return raw.map_batches(_dates, return_dtype=pl.Date)
 
 
 def parse_datetime(raw: pl.Expr) -> pl.Expr:
@@ -135,7 +180,7 @@ def typed_expr(element: Element, raw: pl.Expr, scale: float | None) -> pl.Expr |
     return None
 
 
-def literal_for(element: Element, value: float | str) -> object:
+def literal_for(element: Element, value: float | str) -> dt.date | dt.datetime | float:
     """A bound from the standard (minimum/maximum) as a value comparable with the typed column."""
     if element.type == "date":
         return dt.date.fromisoformat(str(value))
@@ -160,8 +205,14 @@ class ConditionCompiler:
             return [str(v).lower() in TRUE_WORDS for v in values]
         return list(values)
 
+    def multi_hit(self, element: Element, codes: list[object]) -> pl.Expr:
+        """Some item of a multi-valued cell is one of `codes` (any accepted spelling)."""
+        assert element.codeset is not None
+        regex = spellings_regex(self.standard.codesets[element.codeset], [str(c) for c in codes])
+        return any_item_matches(pl.col(element.name), regex, self.standard.meta.multi_value_separators)
+
     def column(self, element: Element) -> pl.Expr:
-        if element.type == "code":
+        if element.type == "code" and not element.multiple:
             return pl.col(normalised(element.name))
         if element.type == "boolean":
             return pl.col(typed(element.name))
@@ -180,8 +231,8 @@ class ConditionCompiler:
             return present if cond.present else ~present
         column = self.column(element)
         wanted = self.values_for(element, cond.in_ if cond.in_ is not None else cond.not_in or ())
-        if element.multiple:
-            hit = column.list.eval(pl.element().is_in(wanted)).list.any().fill_null(False)
+        if element.multiple and element.codeset:
+            hit = self.multi_hit(element, wanted).fill_null(False)
         else:
             hit = column.is_in(wanted).fill_null(False)
         if cond.in_ is not None:

@@ -7,10 +7,11 @@ that finding). The plan is built once per dataset and header map and then run on
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import functools
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -23,12 +24,13 @@ from enforcehub.standard.registry import DivisionRegistry
 from enforcehub.validate import identifiers as ids
 from enforcehub.validate.columns import (
     ConditionCompiler,
+    all_items_match,
+    count_items,
     fraction_digits_allowed,
     literal_for,
     normalise_code,
-    normalise_codes,
     normalised,
-    split_items,
+    spellings_regex,
     status,
     today_in_shanghai,
     typed,
@@ -48,7 +50,7 @@ class Check:
     mask: pl.Expr
     severity: Severity = "error"
     message: str | None = None  # catalogue key when it differs from `code`
-    params: dict[str, Any] = field(default_factory=dict)
+    params: dict[str, Any] = dataclasses.field(default_factory=dict)
     context: tuple[str, ...] = ()  # other raw columns a message needs
     params_fn: ParamsFn | None = None
 
@@ -94,7 +96,9 @@ def _resident_id_kernel(array: pa.Array) -> np.ndarray[Any, Any]:
     return ids.resident_id_status(array, today=today_in_shanghai(), guangdong_codes=_guangdong_ever())
 
 
-_KERNELS: dict[str, tuple[Callable[[pa.Array], np.ndarray[Any, Any]], tuple[tuple[np.uint8, str, str], ...]]] = {
+_KERNELS: dict[
+    str, tuple[Callable[[pa.Array], np.ndarray[Any, Any]], tuple[tuple[np.uint8, str, str], ...]]
+] = {
     "uscc": (ids.uscc_status, _USCC_CODES),
     "resident-id": (_resident_id_kernel, _RIC_CODES),
     "org-code": (ids.org_code_status, _ORG_CODES),
@@ -107,6 +111,7 @@ class Compiler:
         self.dataset = dataset
         self.scales = scales
         self.conditions = ConditionCompiler(standard, dataset)
+        self.separators = standard.meta.multi_value_separators
         self.derived: list[dict[str, pl.Expr]] = [{}, {}]
         self.checks: list[Check] = []
 
@@ -144,7 +149,9 @@ class Compiler:
         if element.required is True:
             self.add(element, "required", raw.is_null())
         elif element.required == "conditional":
-            self.add(element, "required", raw.is_null() & self.when(element.when), params={"conditional": True})
+            self.add(
+                element, "required", raw.is_null() & self.when(element.when), params={"conditional": True}
+            )
         if element.max_length is not None:
             length = raw.str.len_chars()
             self.add(
@@ -155,18 +162,31 @@ class Compiler:
                 params_fn=lambda value, _ctx: {"length": len(value or "")},
             )
         if element.min_length is not None:
-            self.add(element, "too-short", raw.str.len_chars() < element.min_length,
-                     params={"min_length": element.min_length})
+            self.add(
+                element,
+                "too-short",
+                raw.str.len_chars() < element.min_length,
+                params={"min_length": element.min_length},
+            )
         if element.pattern is not None:
-            self.add(element, "pattern", present & ~raw.str.contains(f"^(?:{element.pattern})$"),
-                     params={"pattern": element.pattern})
+            self.add(
+                element,
+                "pattern",
+                present & ~raw.str.contains(f"^(?:{element.pattern})$"),
+                params={"pattern": element.pattern},
+            )
         if element.type == "code":
             self.code(element)
         parsed = typed_expr(element, raw, scale)
         if parsed is not None:
             value = self.derive(typed(element.name), parsed)
-            invalid = {"date": "invalid-date", "datetime": "invalid-datetime", "decimal": "invalid-number",
-                       "integer": "invalid-integer", "boolean": "invalid-boolean"}[element.type]
+            invalid = {
+                "date": "invalid-date",
+                "datetime": "invalid-datetime",
+                "decimal": "invalid-number",
+                "integer": "invalid-integer",
+                "boolean": "invalid-boolean",
+            }[element.type]
             self.add(element, invalid, present & value.is_null())
             self.bounds(element, value, scale, raw)
         if element.check in _KERNELS:
@@ -184,9 +204,8 @@ class Compiler:
         choices = "、".join(c.label for c in codeset.codes[:12]) + ("…" if len(codeset.codes) > 12 else "")
         params = {"codeset": codeset.title, "choices": choices}
         if element.multiple:
-            items = split_items(raw, self.standard.meta.multi_value_separators)
-            codes = self.derive(normalised(element.name), normalise_codes(items, codeset))
-            self.add(element, "code-not-in-set", codes.list.eval(pl.element().is_null()).list.any(), params=params)
+            every_item_known = all_items_match(raw, spellings_regex(codeset), self.separators)
+            self.add(element, "code-not-in-set", raw.is_not_null() & ~every_item_known, params=params)
         else:
             codes = self.derive(normalised(element.name), normalise_code(raw, codeset))
             self.add(element, "code-not-in-set", raw.is_not_null() & codes.is_null(), params=params)
@@ -195,22 +214,33 @@ class Compiler:
         if element.minimum is not None:
             minimum = literal_for(element, element.minimum)
             below = value <= minimum if element.exclusive_minimum else value < minimum
-            self.add(element, "below-minimum", below, params={
-                "minimum": element.minimum,
-                "strict": "等于或" if element.exclusive_minimum else "",
-                "strict_en": " more than" if element.exclusive_minimum else "",
-            })
+            self.add(
+                element,
+                "below-minimum",
+                below,
+                params={
+                    "minimum": element.minimum,
+                    "strict": "等于或" if element.exclusive_minimum else "",
+                    "strict_en": " more than" if element.exclusive_minimum else "",
+                },
+            )
         if element.maximum is not None:
-            self.add(element, "above-maximum", value > literal_for(element, element.maximum),
-                     params={"maximum": element.maximum})
+            self.add(
+                element,
+                "above-maximum",
+                value > literal_for(element, element.maximum),
+                params={"maximum": element.maximum},
+            )
         digits = fraction_digits_allowed(element, scale)
         if digits is not None:
-            self.add(element, "too-precise", raw.str.contains(rf"\.\d{{{digits + 1},}}$"), params={"scale": digits})
+            self.add(
+                element, "too-precise", raw.str.contains(rf"\.\d{{{digits + 1},}}$"), params={"scale": digits}
+            )
 
     def semantic(self, element: Element, check: str, when: pl.Expr) -> None:
         bits = self.semantic_status(element, check)
         for bit, code, severity in _KERNELS[check][1]:
-            self.add(element, code, when & ((bits & int(bit)) != 0), severity=severity)  # type: ignore[arg-type]
+            self.add(element, code, when & ((bits & int(bit)) != 0), severity=severity)
 
     def law(self, element: Element) -> None:
         as_of = element_as_of(self.dataset)
@@ -222,39 +252,72 @@ class Compiler:
             self.derive(typed(as_of), as_of_parse)
             if as_of_element.type == "datetime":
                 as_of_expr = as_of_expr.dt.date()
-        bits = self.derive(status(element.name, "law-citation"),
-                           law_status_expr(self.raw(element.name), as_of_expr), stage=1)
+        bits = self.derive(
+            status(element.name, "law-citation"), law_status_expr(self.raw(element.name), as_of_expr), stage=1
+        )
         context = (as_of,) if as_of else ()
         for bit, code, severity in LAW_BITS:
-            self.add(element, code, (bits & bit) != 0, severity=severity, context=context,
-                     params_fn=_law_params(code, as_of))
+            self.add(
+                element,
+                code,
+                (bits & bit) != 0,
+                severity=severity,
+                context=context,
+                params_fn=_law_params(code, as_of),
+            )
 
     # --- rules ------------------------------------------------------------------------------
 
     def rule(self, rule: Rule) -> None:
-        extra: dict[str, Any] = {"params": {"rule": rule.title or "", "rule_en": rule.title_en or rule.title or ""}}
+        extra: dict[str, Any] = {
+            "params": {"rule": rule.title or "", "rule_en": rule.title_en or rule.title or ""}
+        }
         when = self.when(rule.when)
         severity = rule.severity
         match rule.kind:
             case "date-order":
-                self.date_order(rule)
+                self.date_order(rule, when)
             case "required-if":
                 assert rule.field
-                self.add(rule.field, rule.code or "required", when & self.raw(rule.field).is_null(),
-                         severity=severity, message=None if rule.code in (None, "required") else "rule", **extra)
+                self.add(
+                    rule.field,
+                    rule.code or "required",
+                    when & self.raw(rule.field).is_null(),
+                    severity=severity,
+                    message=None if rule.code in (None, "required") else "rule",
+                    **extra,
+                )
             case "forbidden-unless":
                 assert rule.field
-                self.add(rule.field, rule.code or "not-applicable", ~when & self.raw(rule.field).is_not_null(),
-                         severity=severity, message="not-applicable", **extra)
+                self.add(
+                    rule.field,
+                    rule.code or "not-applicable",
+                    ~when & self.raw(rule.field).is_not_null(),
+                    severity=severity,
+                    message="not-applicable",
+                    **extra,
+                )
             case "max-when":
                 assert rule.field and rule.max is not None
-                self.add(rule.field, rule.code or "above-maximum", when & (pl.col(typed(rule.field)) > rule.max),
-                         severity=severity, message="rule", **extra)
+                self.add(
+                    rule.field,
+                    rule.code or "above-maximum",
+                    when & (pl.col(typed(rule.field)) > rule.max),
+                    severity=severity,
+                    message="rule",
+                    **extra,
+                )
             case "values-subset-when":
                 assert rule.field and rule.code
                 element = self.dataset.element(rule.field)
-                allowed = self.conditions.values_for(element, rule.allowed)
-                outside = pl.col(normalised(rule.field)).list.eval(~pl.element().is_in(allowed)).list.any()
+                assert element.codeset is not None
+                codeset = self.standard.codesets[element.codeset]
+                allowed = [str(v) for v in self.conditions.values_for(element, rule.allowed)]
+                raw = self.raw(rule.field)
+                # Only rows whose items are all valid codes: unknown items are code-not-in-set already.
+                outside = all_items_match(raw, spellings_regex(codeset), self.separators) & ~all_items_match(
+                    raw, spellings_regex(codeset, allowed), self.separators
+                )
                 self.add(rule.field, rule.code, when & outside, severity=severity, message="rule", **extra)
             case "days-between":
                 self.days_between(rule, when, extra)
@@ -270,15 +333,26 @@ class Compiler:
                     value = pl.col(typed(name))
                     if element.type == "datetime":
                         value = value.dt.date()
-                    self.add(name, rule.code or "future-date", when & (value > today), severity=severity,
-                             message="future-date")
+                    self.add(
+                        name,
+                        rule.code or "future-date",
+                        when & (value > today),
+                        severity=severity,
+                        message="future-date",
+                    )
             case "min-items":
                 assert rule.field and rule.code and rule.min is not None
-                items = split_items(self.raw(rule.field), self.standard.meta.multi_value_separators)
-                self.add(rule.field, rule.code, when & self.raw(rule.field).is_not_null()
-                         & (items.list.len() < rule.min), severity=severity, message="rule", **extra)
+                items = count_items(self.raw(rule.field), self.separators)
+                self.add(
+                    rule.field,
+                    rule.code,
+                    when & self.raw(rule.field).is_not_null() & (items < rule.min),
+                    severity=severity,
+                    message="rule",
+                    **extra,
+                )
 
-    def date_order(self, rule: Rule) -> None:
+    def date_order(self, rule: Rule, when: pl.Expr) -> None:
         names = list(rule.fields)
         titles = {n: self.dataset.element(n).title for n in names}
         for i in range(1, len(names)):
@@ -287,9 +361,15 @@ class Compiler:
             earlier = [self._as_date(n) for n in names[:i]]
             latest = pl.max_horizontal(earlier)
             broken = current <= latest if rule.strict else current < latest
-            self.add(later, rule.code or "date-order", broken, severity=rule.severity,
-                     message="date-order-strict" if rule.strict else "date-order",
-                     context=tuple(names[:i]), params_fn=_latest_earlier(names[:i], titles))
+            self.add(
+                later,
+                rule.code or "date-order",
+                when & broken,
+                severity=rule.severity,
+                message="date-order-strict" if rule.strict else "date-order",
+                context=tuple(names[:i]),
+                params_fn=_latest_earlier(names[:i], titles),
+            )
 
     def _as_date(self, name: str) -> pl.Expr:
         element = self.dataset.element(name)

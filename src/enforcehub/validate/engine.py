@@ -40,15 +40,24 @@ def dataset_of(name: str, standard: Standard | None = None) -> Dataset:
     std = standard or packaged_standard()
     if name not in std.datasets:
         known = ", ".join(std.datasets)
-        raise UnknownDatasetError(f"未知数据集「{name}」，可用：{known}", message_en=f"unknown dataset {name!r}; known: {known}")
+        raise UnknownDatasetError(
+            f"未知数据集「{name}」，可用：{known}", message_en=f"unknown dataset {name!r}; known: {known}"
+        )
     return std.datasets[name]
 
 
 class Validator:
     """Checks chunks of one file (or one API call) against one dataset."""
 
-    def __init__(self, dataset: Dataset, header_map: HeaderMap, *, standard: Standard | None = None,
-                 lang: str = "zh", max_errors: int = DEFAULT_MAX_ERRORS) -> None:
+    def __init__(
+        self,
+        dataset: Dataset,
+        header_map: HeaderMap,
+        *,
+        standard: Standard | None = None,
+        lang: str = "zh",
+        max_errors: int = DEFAULT_MAX_ERRORS,
+    ) -> None:
         self.standard = standard or packaged_standard()
         self.dataset = dataset
         self.header_map = header_map
@@ -58,12 +67,17 @@ class Validator:
         self.titles = {e.name: e.title for e in dataset.elements}
         self.report = Report(dataset=dataset.name)
         for header in header_map.unknown:
-            self.report.notices.append({
-                "code": "unknown-column",
-                "message": (f"列「{header}」不是数据集 {dataset.name} 的数据项，已忽略" if lang != "en"
-                            else f"column '{header}' is not part of dataset {dataset.name}; ignored"),
-                "column": header,
-            })
+            self.report.notices.append(
+                {
+                    "code": "unknown-column",
+                    "message": (
+                        f"列「{header}」不是数据集 {dataset.name} 的数据项，已忽略"
+                        if lang != "en"
+                        else f"column '{header}' is not part of dataset {dataset.name}; ignored"
+                    ),
+                    "column": header,
+                }
+            )
 
     def prepare(self, chunk: pl.DataFrame) -> pl.DataFrame:
         """Rename file columns to element names and add absent optional columns as nulls."""
@@ -71,7 +85,9 @@ class Validator:
             pl.col(ROW),
             *[pl.col(header).alias(name) for header, name in self.header_map.columns.items()],
         )
-        missing = [pl.lit(None, dtype=pl.Utf8).alias(n) for n in self.dataset.names if n not in renamed.columns]
+        missing = [
+            pl.lit(None, dtype=pl.Utf8).alias(n) for n in self.dataset.names if n not in renamed.columns
+        ]
         return renamed.with_columns(missing) if missing else renamed
 
     def check(self, chunk: pl.DataFrame) -> ChunkResult:
@@ -81,8 +97,10 @@ class Validator:
             frame = frame.with_columns(stage)
         masks = frame.select([c.mask.alias(str(i)) for i, c in enumerate(self.plan.checks)])
         errors = [str(i) for i, c in enumerate(self.plan.checks) if c.severity == "error"]
-        row_valid = ~pl.any_horizontal(masks.select(errors)).alias("valid") if errors else pl.Series(
-            "valid", [True] * frame.height
+        row_valid = (
+            ~pl.any_horizontal(masks.select(errors)).alias("valid")
+            if errors
+            else pl.Series("valid", [True] * frame.height)
         )
         if isinstance(row_valid, pl.Expr):
             row_valid = masks.select(row_valid).to_series()
@@ -124,9 +142,13 @@ class Validator:
             if check.params_fn is not None:
                 params.update(check.params_fn(value, row))
             yield Finding(
-                row=row[ROW], field=check.field, title=title, code=check.code,
+                row=row[ROW],
+                field=check.field,
+                title=title,
+                code=check.code,
                 message=render(check.message or check.code, self.lang, params),
-                value=value, severity=check.severity,
+                value=value,
+                severity=check.severity,
             )
 
     def finish(self) -> Report:
@@ -136,12 +158,20 @@ class Validator:
         return self.report
 
 
-def validate_chunks(dataset: Dataset, headers: list[str], chunks: Iterable[pl.DataFrame], *,
-                    standard: Standard | None = None, lang: str = "zh", max_errors: int = DEFAULT_MAX_ERRORS,
-                    on_chunk: Callable[[ChunkResult], None] | None = None) -> Report:
+def validate_chunks(
+    dataset: Dataset,
+    headers: list[str],
+    chunks: Iterable[pl.DataFrame],
+    *,
+    standard: Standard | None = None,
+    lang: str = "zh",
+    max_errors: int = DEFAULT_MAX_ERRORS,
+    on_chunk: Callable[[ChunkResult], None] | None = None,
+    require_columns: bool = True,
+) -> Report:
     """Validate a stream of chunks whose columns are `headers` plus __row__."""
-    validator = Validator(dataset, map_headers(dataset, headers), standard=standard, lang=lang,
-                          max_errors=max_errors)
+    header_map = map_headers(dataset, headers, require_columns=require_columns)
+    validator = Validator(dataset, header_map, standard=standard, lang=lang, max_errors=max_errors)
     for chunk in chunks:
         result = validator.check(chunk)
         if on_chunk is not None:
@@ -149,9 +179,16 @@ def validate_chunks(dataset: Dataset, headers: list[str], chunks: Iterable[pl.Da
     return validator.finish()
 
 
-def validate_file(path: str | Path, dataset_name: str, *, lang: str = "zh", max_errors: int = DEFAULT_MAX_ERRORS,
-                  sheet: str | None = None, chunk_rows: int = DEFAULT_CHUNK_ROWS,
-                  progress: Callable[[int], None] | None = None) -> Report:
+def validate_file(
+    path: str | Path,
+    dataset_name: str,
+    *,
+    lang: str = "zh",
+    max_errors: int = DEFAULT_MAX_ERRORS,
+    sheet: str | None = None,
+    chunk_rows: int = DEFAULT_CHUNK_ROWS,
+    progress: Callable[[int], None] | None = None,
+) -> Report:
     """Validate a CSV/XLSX/JSON/JSONL file against a dataset of the packaged standard."""
     from enforcehub.intake.readers import open_table
 
@@ -164,16 +201,34 @@ def validate_file(path: str | Path, dataset_name: str, *, lang: str = "zh", max_
                 progress(chunk.height)
             yield chunk
 
-    report = validate_chunks(dataset, table.headers, counted(table.chunks(chunk_rows)), lang=lang,
-                             max_errors=max_errors)
+    report = validate_chunks(
+        dataset,
+        table.headers,
+        counted(table.chunks(chunk_rows)),
+        lang=lang,
+        max_errors=max_errors,
+        require_columns=table.format in ("csv", "xlsx"),
+    )
     report.source = str(path)
-    report.notices[:0] = [{"code": n.code, "message": n.message_en if lang == "en" else n.message_zh,
-                           "row": n.row, "column": n.column} for n in table.notices]
+    report.notices[:0] = [
+        {
+            "code": n.code,
+            "message": n.message_en if lang == "en" else n.message_zh,
+            "row": n.row,
+            "column": n.column,
+        }
+        for n in table.notices
+    ]
     return report
 
 
-def validate_records(records: list[dict[str, Any]], dataset_name: str, *, lang: str = "zh",
-                     max_errors: int = DEFAULT_MAX_ERRORS) -> Report:
+def validate_records(
+    records: list[dict[str, Any]],
+    dataset_name: str,
+    *,
+    lang: str = "zh",
+    max_errors: int = DEFAULT_MAX_ERRORS,
+) -> Report:
     """Validate records given as dicts (an API call); row numbers are 1-based indexes."""
     dataset = dataset_of(dataset_name)
     headers: list[str] = []
@@ -182,9 +237,11 @@ def validate_records(records: list[dict[str, Any]], dataset_name: str, *, lang: 
             if key not in headers:
                 headers.append(key)
     columns = {h: [_cell(r.get(h)) for r in records] for h in headers}
-    frame = pl.DataFrame({**columns, ROW: list(range(1, len(records) + 1))},
-                         schema={**dict.fromkeys(headers, pl.Utf8), ROW: pl.Int64})
-    return validate_chunks(dataset, headers, [frame], lang=lang, max_errors=max_errors)
+    frame = pl.DataFrame(
+        {**columns, ROW: list(range(1, len(records) + 1))},
+        schema={**dict.fromkeys(headers, pl.Utf8), ROW: pl.Int64},
+    )
+    return validate_chunks(dataset, headers, [frame], lang=lang, max_errors=max_errors, require_columns=False)
 
 
 def _cell(value: Any) -> str | None:

@@ -57,8 +57,9 @@ class HeaderMap:
     missing_optional: list[str] = field(default_factory=list)
 
 
-def map_headers(dataset: Dataset, headers: list[str]) -> HeaderMap:
-    """Map `headers` onto `dataset`; raise HeaderError when required columns are missing or doubled."""
+def map_headers(dataset: Dataset, headers: list[str], *, require_columns: bool = True) -> HeaderMap:
+    """Map `headers` onto `dataset`; raise HeaderError when a column is doubled or (for tables,
+    `require_columns`) a required column is missing. Records (JSON) report absent keys per row instead."""
     index = header_index(dataset)
     result = HeaderMap()
     seen: dict[str, str] = {}
@@ -79,12 +80,12 @@ def map_headers(dataset: Dataset, headers: list[str]) -> HeaderMap:
         if spelling.scale is not None:
             result.scales[spelling.element] = spelling.scale
     missing = [e for e in dataset.elements if e.name not in seen and e.required is True]
-    if missing:
+    if missing and require_columns:
         titles = "、".join(f"「{e.title}」" for e in missing)
         raise HeaderError(
             f"缺少必填列：{titles}（数据集 {dataset.name}）",
             code="missing-columns",
-            message_en=f"missing required columns: {', '.join(e.name for e in missing)} (dataset {dataset.name})",
+            message_en=f"missing required columns: {', '.join(e.name for e in missing)} ({dataset.name})",
         )
     result.missing_optional = [e.name for e in dataset.elements if e.name not in seen]
     return result

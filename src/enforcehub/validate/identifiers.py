@@ -36,7 +36,8 @@ USCC_CATEGORIES: dict[str, str] = {
 }
 # GB/T 2260 province-level prefixes (31 provinces plus 台湾 71, 香港 81, 澳门 82).
 PROVINCE_PREFIXES = frozenset(
-    "11 12 13 14 15 21 22 23 31 32 33 34 35 36 37 41 42 43 44 45 46 50 51 52 53 54 61 62 63 64 65 71 81 82".split()
+    {"11", "12", "13", "14", "15", "21", "22", "23", "31", "32", "33", "34", "35", "36", "37", "41", "42"}
+    | {"43", "44", "45", "46", "50", "51", "52", "53", "54", "61", "62", "63", "64", "65", "71", "81", "82"}
 )
 
 Status = npt.NDArray[np.uint8]
@@ -75,7 +76,9 @@ def ric_check_char(first17: str) -> str:
 
 def is_valid_uscc(code: str) -> bool:
     """True when `code` is a well-formed USCC with a correct check character (GB 32100)."""
-    return uscc_status(pa.array([code]))[0] & (BAD_FORMAT | BAD_CHECKSUM | BAD_CATEGORY | BAD_PLACEHOLDER) == 0
+    return (
+        uscc_status(pa.array([code]))[0] & (BAD_FORMAT | BAD_CHECKSUM | BAD_CATEGORY | BAD_PLACEHOLDER) == 0
+    )
 
 
 def is_valid_org_code(code: str) -> bool:
@@ -108,7 +111,9 @@ def _fixed_width(column: pa.Array, width: int) -> tuple[npt.NDArray[np.bool_], b
     if column.null_count:
         fits &= ~_nulls(column)
     kept = column if fits.all() else column.filter(pa.array(fits))
-    kept_offsets = np.frombuffer(kept.buffers()[1], dtype=np.int64, count=len(kept) + 1, offset=kept.offset * 8)
+    kept_offsets = np.frombuffer(
+        kept.buffers()[1], dtype=np.int64, count=len(kept) + 1, offset=kept.offset * 8
+    )
     data = kept.buffers()[2]
     raw = b"" if data is None else memoryview(data)[kept_offsets[0] : kept_offsets[-1]].tobytes()
     return fits, raw
@@ -183,11 +188,12 @@ def _org_bad(values: npt.NDArray[np.uint8]) -> npt.NDArray[np.bool_]:
     expected = np.where(check == 11, 0, check)  # 10 stands for X
     last = values[8].astype(np.int32)
     last_ok = np.where(last == 33, expected == 10, (last <= 9) & (last == expected))
-    return ~(values[:8] != INVALID).all(axis=0) | ~last_ok
+    bad: npt.NDArray[np.bool_] = ~(values[:8] != INVALID).all(axis=0) | ~last_ok
+    return bad
 
 
 def org_code_status(column: pa.Array) -> Status:
-    """Status bits per row of a column of 9-character organisation codes (a hyphen before the check is allowed)."""
+    """Status bits per row of a column of 9-character organisation codes (hyphen before the check allowed)."""
     import pyarrow.compute as pc
 
     column = pc.replace_substring(column.cast(pa.large_string()), "-", "")
@@ -208,7 +214,8 @@ def _valid_dates(
 ) -> npt.NDArray[np.bool_]:
     leap = ((year % 4 == 0) & (year % 100 != 0)) | (year % 400 == 0)
     limit = _DAYS_IN_MONTH[np.clip(month, 0, 12)] + ((month == 2) & leap)
-    return (month >= 1) & (month <= 12) & (day >= 1) & (day <= limit)
+    valid: npt.NDArray[np.bool_] = (month >= 1) & (month <= 12) & (day >= 1) & (day <= limit)
+    return valid
 
 
 def _number(digits: npt.NDArray[np.uint8], start: int, stop: int) -> npt.NDArray[np.int32]:

@@ -50,7 +50,13 @@ def _citation_table(bases: pl.Series) -> pl.DataFrame:
             rows["unparsed"].append(False)
     return pl.DataFrame(
         rows,
-        schema={"basis": pl.Utf8, "cite": pl.Int32, "law": pl.Utf8, "article": pl.Int64, "unparsed": pl.Boolean},
+        schema={
+            "basis": pl.Utf8,
+            "cite": pl.Int32,
+            "law": pl.Utf8,
+            "article": pl.Int64,
+            "unparsed": pl.Boolean,
+        },
     )
 
 
@@ -67,24 +73,40 @@ def law_status(frame: pl.DataFrame) -> pl.Series:
     in_force = (pl.col("effective_from") <= pl.col("as_of")) & (
         pl.col("effective_to").is_null() | (pl.col("as_of") <= pl.col("effective_to"))
     )
-    in_force = pl.when(pl.col("as_of").is_null()).then(pl.col("effective_from").is_not_null()).otherwise(in_force)
+    in_force = (
+        pl.when(pl.col("as_of").is_null()).then(pl.col("effective_from").is_not_null()).otherwise(in_force)
+    )
+    # Before the instrument existed: not in force. Between its adoption and the earliest version on
+    # file we cannot know its article numbers, so the citation is not judged.
+    before_adoption = (pl.col("as_of") < pl.col("first_adopted")).fill_null(False)
+    unverifiable = (~before_adoption & (pl.col("as_of") < pl.col("earliest_on_file"))).fill_null(False)
     article_ok = pl.col("article").is_null() | (pl.col("article") <= pl.col("max_article"))
     per_cite = joined.group_by("__i", "cite").agg(
         pl.col("unparsed").first(),
         pl.col("law").first().is_null().alias("unknown"),
-        in_force.fill_null(False).any().alias("in_force"),
-        (in_force & article_ok).fill_null(False).any().alias("article_ok"),
+        (in_force.fill_null(False) | unverifiable).any().alias("in_force"),
+        ((in_force & article_ok).fill_null(False) | unverifiable).any().alias("article_ok"),
     )
-    bits = per_cite.select(
-        "__i",
-        (
-            pl.when(pl.col("unparsed")).then(LAW_FORMAT)
-            .when(pl.col("unknown")).then(LAW_UNKNOWN)
-            .when(~pl.col("in_force")).then(LAW_NOT_IN_FORCE)
-            .when(~pl.col("article_ok")).then(LAW_ARTICLE_MISSING)
-            .otherwise(0)
-        ).cast(pl.UInt8).alias("bits"),
-    ).group_by("__i").agg(pl.col("bits").bitwise_or())
+    bits = (
+        per_cite.select(
+            "__i",
+            (
+                pl.when(pl.col("unparsed"))
+                .then(LAW_FORMAT)
+                .when(pl.col("unknown"))
+                .then(LAW_UNKNOWN)
+                .when(~pl.col("in_force"))
+                .then(LAW_NOT_IN_FORCE)
+                .when(~pl.col("article_ok"))
+                .then(LAW_ARTICLE_MISSING)
+                .otherwise(0)
+            )
+            .cast(pl.UInt8)
+            .alias("bits"),
+        )
+        .group_by("__i")
+        .agg(pl.col("bits").bitwise_or())
+    )
     np.bitwise_or.at(out, bits["__i"].to_numpy(), bits["bits"].to_numpy())
     return pl.Series("law", out, dtype=pl.UInt8)
 
@@ -108,12 +130,18 @@ def describe_citation_problem(code: str, value: str | None, as_of: str | None) -
             return {"law": citation.law}
         if name is None:
             continue
-        version = registry.in_force(name, day) if day else (registry.versions(name) or [None])[-1]
-        if code == "law-not-in-force" and version is None:
+        versions = registry.versions(name)
+        version = registry.in_force(name, day) if day else versions[-1]
+        first = versions[0]
+        if code == "law-not-in-force" and version is None and (day is None or day < first.first_adopted):
             return {"law": citation.law, "as_of": as_of or ""}
         if code == "law-article-missing" and version is not None and _missing(citation, version.max_article):
-            return {"law": citation.law, "article": citation.article, "max_article": version.max_article,
-                    "as_of": as_of or ""}
+            return {
+                "law": citation.law,
+                "article": citation.article,
+                "max_article": version.max_article,
+                "as_of": as_of or "",
+            }
     return {}
 
 

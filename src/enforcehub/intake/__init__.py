@@ -1,0 +1,1 @@
+"""Intake: reading the files agencies send (CSV, XLSX/XLS, JSON, JSON Lines) into uniform chunks."""
