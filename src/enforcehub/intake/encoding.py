@@ -8,7 +8,7 @@ later blocks that do not decode are errors with a row number, not silent mojibak
 from __future__ import annotations
 
 import codecs
-from typing import BinaryIO
+from typing import IO, BinaryIO
 
 import numpy as np
 
@@ -76,7 +76,7 @@ def _raise_failure(sample: bytes, offset: int) -> str:
     raise DecodeFailure(offset, sample[offset] if offset < len(sample) else None)
 
 
-def transcode_to_utf8(src: BinaryIO, encoding: str, dest: BinaryIO, chunk_bytes: int = 4 << 20) -> None:
+def transcode_to_utf8(src: BinaryIO, encoding: str, dest: IO[bytes], chunk_bytes: int = 4 << 20) -> None:
     """Stream ``src`` (in ``encoding``, e.g. 'utf-16-le', BOM already skipped) into ``dest`` as UTF-8.
 
     Used for UTF-16 files (Excel's "Unicode text"), whose bytes cannot be split on b'\\n' safely.

@@ -4,15 +4,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from enforcehub.errors import EnforcehubError
+
 MB = 1024 * 1024
 
 
-class ReadError(Exception):
+class ReadError(EnforcehubError):
     """A file could not be read; ``code`` is stable kebab-case, the messages name the place.
 
     The messages are written for the clerk who sent the file: they say what is wrong, where
-    (file, row, column, sheet) and, where it helps, what to do about it.
+    (file, row, column, sheet) and, where it helps, what to do about it. ``message(lang)`` comes
+    from :class:`EnforcehubError` ('en' for English, Chinese otherwise).
     """
+
+    code = "read-error"
 
     def __init__(
         self,
@@ -23,16 +28,9 @@ class ReadError(Exception):
         row: int | None = None,
         column: str | None = None,
     ) -> None:
-        super().__init__(message_zh)
-        self.code = code
-        self.message_zh = message_zh
-        self.message_en = message_en
+        super().__init__(message_zh, code=code, message_en=message_en)
         self.row = row
         self.column = column
-
-    def message(self, lang: str = "zh") -> str:
-        """Return the message in ``lang`` ('zh' or 'en'; anything else falls back to Chinese)."""
-        return self.message_en if lang == "en" else self.message_zh
 
     def __repr__(self) -> str:
         return f"ReadError({self.code!r}, row={self.row!r}, {self.message_en!r})"

@@ -45,24 +45,26 @@ def _bad_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
-DECODER = json.JSONDecoder(parse_int=str, parse_float=str, parse_constant=_bad_constant, object_pairs_hook=_pairs)
+DECODER = json.JSONDecoder(
+    parse_int=str, parse_float=str, parse_constant=_bad_constant, object_pairs_hook=_pairs,
+)
 
 
-def _join(items: list[Any], where: str, where_en: str, key: str) -> str | None:
+def _join(items: list[Any], where: str, where_en: str, key: str, row: int) -> str | None:
     parts: list[str] = []
     for item in items:
         if isinstance(item, list):
-            inner = _join(item, where, where_en, key)
+            inner = _join(item, where, where_en, key, row)
             if inner:
                 parts.append(inner)
         elif item is not None:
-            text = _text(item, where, where_en, key)
+            text = _text(item, where, where_en, key, row)
             if text:
                 parts.append(text)
     return ";".join(parts) if parts else None
 
 
-def _text(value: Any, where: str, where_en: str, key: str) -> str | None:
+def _text(value: Any, where: str, where_en: str, key: str, row: int) -> str | None:
     """One JSON value as cell text: numbers as written, true/false, lists joined with ';'."""
     if value is None or type(value) is str:
         return value
@@ -71,11 +73,13 @@ def _text(value: Any, where: str, where_en: str, key: str) -> str | None:
     if value is False:
         return "false"
     if isinstance(value, list):
-        return _join(value, where, where_en, key)
+        return _join(value, where, where_en, key, row)
     raise ReadError(
         "nested-object",
         f"{where}字段“{shorten(key)}”的值是一个嵌套对象；每个字段只能是文字、数字、true/false 或列表。",
-        f"{where_en}: field '{shorten(key)}' holds a nested object; values must be text, numbers, booleans or lists.",
+        f"{where_en}: field '{shorten(key)}' holds a nested object; "
+        "values must be text, numbers, booleans or lists.",
+        row=row, column=key,
     )
 
 
@@ -105,7 +109,8 @@ class _Text:
             line, _ = self.where(len(self.buf))
             raise ReadError(
                 "undecodable", f"{self.name}：第 {line} 行附近有无法识别的字符，文件编码不一致或已损坏。",
-                f"{self.name}: undecodable bytes near line {line}; the encoding is mixed or the file is damaged.",
+                f"{self.name}: undecodable bytes near line {line}; "
+                "the encoding is mixed or the file is damaged.",
                 row=line,
             ) from None
         self.eof = not block
@@ -138,6 +143,8 @@ class _Text:
 
     def value(self, limit: int) -> Any:
         """Decode the JSON value at the cursor, reading more text while it may be cut off."""
+        if self.peek() is None:
+            raise self.invalid(self.pos, "文件意外结束，缺少值", "unexpected end of file")
         while True:
             try:
                 obj, end = DECODER.raw_decode(self.buf, self.pos)
@@ -152,14 +159,19 @@ class _Text:
                 raise self.invalid(self.pos, "包含 NaN/Infinity 或嵌套过深", shorten(str(exc), 60)) from None
             else:
                 if end < len(self.buf) or self.eof:
+                    if end - self.pos > limit:
+                        raise self.too_long(limit)
                     self.pos = end
                     return obj
             if len(self.buf) - self.pos > limit:
-                line, _ = self.where(self.pos)
-                raise ReadError(
-                    "line-too-long", f"{self.name}：从第 {line} 行开始的一条记录超过 {fmt_size(limit)}。",
-                    f"{self.name}: the record starting on line {line} is larger than {fmt_size(limit)}.", row=line)
+                raise self.too_long(limit)
             self.fill(len(self.buf) - self.pos)  # grow geometrically: a long item is re-parsed O(log n) times
+
+    def too_long(self, limit: int) -> ReadError:
+        line, _ = self.where(self.pos)
+        return ReadError(
+            "line-too-long", f"{self.name}：从第 {line} 行开始的一条记录超过 {fmt_size(limit)}。",
+            f"{self.name}: the record starting on line {line} is larger than {fmt_size(limit)}.", row=line)
 
 
 _ZH = {
@@ -178,10 +190,12 @@ def _zh(msg: str) -> str:
 
 
 def _not_object(name: str, kind: str, where: int, value: Any) -> ReadError:
-    what = {list: "数组", str: "字符串", bool: "布尔值", type(None): "null"}.get(type(value), "数字")
+    # Numbers arrive as text (parse_int=str), so only arrays can be named reliably.
+    what = "是数组" if isinstance(value, list) else f"值为 {shorten(json.dumps(value, ensure_ascii=False))}"
     zh_where = f"第 {where} 行" if kind == "jsonl" else f"第 {where} 条记录"
     en_where = f"line {where}" if kind == "jsonl" else f"item {where}"
-    return ReadError("not-object", f"{name}：{zh_where}不是 JSON 对象（是{what}）；每条记录必须是 {{...}} 形式的对象。",
+    return ReadError("not-object",
+                     f"{name}：{zh_where}不是 JSON 对象（{what}）；每条记录必须是 {{...}} 形式的对象。",
                      f"{name}: {en_where} is not a JSON object.", row=where)
 
 
@@ -260,7 +274,8 @@ def iter_lines(f: BinaryIO, codec: str, name: str, limit: int) -> Iterator[tuple
         try:
             line = text.readline(limit + 1)
         except UnicodeDecodeError:
-            raise ReadError("undecodable", f"{name}：第 {number + 1} 行有无法识别的字符，文件编码不一致或已损坏。",
+            raise ReadError("undecodable",
+                            f"{name}：第 {number + 1} 行有无法识别的字符，文件编码不一致或已损坏。",
                             f"{name}: line {number + 1} has undecodable bytes.", row=number + 1) from None
         if not line:
             return
@@ -275,15 +290,19 @@ def iter_lines(f: BinaryIO, codec: str, name: str, limit: int) -> Iterator[tuple
             obj = DECODER.decode(stripped)
         except json.JSONDecodeError as exc:
             col = exc.colno + len(line) - len(line.lstrip())
-            raise ReadError("invalid-json", f"{name}：JSON 格式错误，第 {number} 行第 {col} 列：{_zh(exc.msg)}。",
+            raise ReadError("invalid-json",
+                            f"{name}：JSON 格式错误，第 {number} 行第 {col} 列：{_zh(exc.msg)}。",
                             f"{name}: invalid JSON at line {number}, column {col}: {exc.msg}.",
                             row=number, column=str(col)) from None
         except _DuplicateKey as exc:
             raise ReadError("invalid-json", f"{name}：第 {number} 行的对象中有重复的键“{shorten(exc.key)}”。",
-                            f"{name}: line {number} has the duplicate key '{shorten(exc.key)}'.", row=number) from None
+                            f"{name}: line {number} has the duplicate key '{shorten(exc.key)}'.",
+                            row=number) from None
         except (ValueError, RecursionError):
-            raise ReadError("invalid-json", f"{name}：第 {number} 行包含 NaN/Infinity 或嵌套过深，不是合法 JSON。",
-                            f"{name}: line {number} holds NaN/Infinity or is nested too deeply.", row=number) from None
+            raise ReadError("invalid-json",
+                            f"{name}：第 {number} 行包含 NaN/Infinity 或嵌套过深，不是合法 JSON。",
+                            f"{name}: line {number} holds NaN/Infinity or is nested too deeply.",
+                            row=number) from None
         if not isinstance(obj, dict):
             raise _not_object(name, "jsonl", number, obj)
         yield number, obj
@@ -296,7 +315,7 @@ def _normalise(obj: Record, where: str, where_en: str, row: int) -> dict[str, st
         if k in out:
             raise ReadError("duplicate-column", f"{where}有两个去掉空格后相同的键“{shorten(k)}”。",
                             f"{where_en} has two keys that are equal once trimmed: '{shorten(k)}'.", row=row)
-        out[k] = value if type(value) is str else _text(value, where, where_en, k)
+        out[k] = value if type(value) is str else _text(value, where, where_en, k, row)
     return out
 
 
@@ -317,10 +336,12 @@ class JsonTable(Table):
             raise ReadError("empty-file", f"{source.name}：没有任何记录（或所有记录都是空对象）。",
                             f"{source.name}: there are no records (or all records are empty objects).")
         if "" in keys or ROW_COLUMN in keys:
-            bad = "" if "" in keys else ROW_COLUMN
-            raise ReadError("empty-header" if bad == "" else "reserved-column",
-                            f"{source.name}：有记录使用了{'空的键名' if bad == '' else '保留的键名 ' + ROW_COLUMN}。",
-                            f"{source.name}: a record uses {'an empty key' if bad == '' else 'the reserved key ' + bad}.")
+            empty = "" in keys
+            what_zh = "空的键名" if empty else f"保留的键名 {ROW_COLUMN}"
+            what_en = "an empty key" if empty else ROW_COLUMN
+            raise ReadError("empty-header" if empty else "reserved-column",
+                            f"{source.name}：有记录使用了{what_zh}。",
+                            f"{source.name}: a record uses {what_en}.")
         super().__init__(source, fmt, headers, encoding=label, notices=notices)
         self._cache = cache
 
@@ -367,9 +388,11 @@ def open_json(source: Source, fmt: str, *, max_line_bytes: int,
             codec = label = detect_encoding(sample, len(sample) >= source.size)
         except DecodeFailure as exc:
             line = sample[: exc.offset].count(b"\n") + 1
-            raise ReadError("undecodable", f"{source.name}：第 {line} 行有无法识别的字符，既不是 UTF-8 也不是 GBK。",
+            raise ReadError("undecodable",
+                            f"{source.name}：第 {line} 行有无法识别的字符，既不是 UTF-8 也不是 GBK。",
                             f"{source.name}: line {line} is neither UTF-8 nor GBK.", row=line) from None
         if codec == "gb18030":
-            notices.append(ReaderNotice("encoding-detected", "文件编码为 GBK/GB18030，已自动转换为 UTF-8 读取。",
+            notices.append(ReaderNotice("encoding-detected",
+                                        "文件编码为 GBK/GB18030，已自动转换为 UTF-8 读取。",
                                         "The file is encoded as GB18030; it was converted to UTF-8."))
     return JsonTable(source, fmt, codec, skip, label, max_line_bytes, notices)

@@ -46,12 +46,13 @@ Notice codes (``ReaderNotice.code``, non-fatal): ``encoding-detected`` (GB18030 
 converted), ``delimiter-detected`` (tab or semicolon), ``title-rows-skipped``,
 ``header-not-recognized``, ``formula-cell`` (cached values used, cells listed, capped at 20),
 ``formula-error`` (a formula cached an error such as #DIV/0!; read as empty), ``other-sheets``,
-``format-mismatch``.
+``format-mismatch``, ``line-endings`` (classic Mac CR line ends converted).
 
 Choices: header-only files are errors, not empty tables. Rows that are entirely empty are skipped
 and never renumber the others. CSV rows are records (a quoted field may span lines), numbered
 like Excel shows them; title rows above the header count. The default sheet is the first
-visible worksheet. Legacy ``.xls`` is read by calamine too (``format='xls'``).
+visible worksheet. Legacy ``.xls`` is read by calamine too; its ``Table.format`` is 'xlsx' like
+every workbook (``format='xls'`` is accepted as an input alias).
 """
 
 from __future__ import annotations
@@ -65,7 +66,7 @@ from enforcehub.intake.csv_reader import DEFAULT_MAX_LINE_BYTES, open_csv
 from enforcehub.intake.errors import ReaderNotice, ReadError, fmt_size
 from enforcehub.intake.json_reader import open_json
 from enforcehub.intake.table import ROW_COLUMN, Source, Table
-from enforcehub.intake.xlsx_reader import DEFAULT_MAX_UNZIPPED_BYTES, describe_zip, open_workbook
+from enforcehub.intake.xlsx_reader import DEFAULT_MAX_UNZIPPED_BYTES, ZIP_ERRORS, describe_zip, open_workbook
 
 __all__ = ["ROW_COLUMN", "ReadError", "ReaderNotice", "Table", "detect_format", "open_table"]
 
@@ -96,7 +97,7 @@ def open_table(
     source: str | os.PathLike[str] | bytes,
     *,
     name: str | None = None,
-    format: str | None = None,  # noqa: A002 - the public keyword the callers use
+    format: str | None = None,
     sheet: str | None = None,
     max_bytes: int | None = None,
     expected_headers: Callable[[str], bool] | None = None,
@@ -126,7 +127,8 @@ def open_table(
                              max_unzipped_bytes=max_unzipped_bytes, format_notice=notice)
     if fmt in ("json", "jsonl"):
         return open_json(src, fmt, max_line_bytes=max_line_bytes, format_notice=notice)
-    return open_csv(src, expected_headers=expected_headers, max_line_bytes=max_line_bytes, format_notice=notice)
+    return open_csv(src, expected_headers=expected_headers, max_line_bytes=max_line_bytes,
+                    format_notice=notice)
 
 
 def _content_kind(src: Source) -> tuple[str, str, str]:
@@ -138,7 +140,7 @@ def _content_kind(src: Source) -> tuple[str, str, str]:
                 f.seek(0)
                 with zipfile.ZipFile(f) as zf:
                     names = zf.namelist()
-            except (zipfile.BadZipFile, OSError, ValueError, EOFError):
+            except ZIP_ERRORS:
                 return "bad", "已损坏的 ZIP 压缩包", "a damaged zip archive"
             if any(n.startswith("xl/workbook.") for n in names):
                 return "workbook-zip", "Excel 工作簿", "an Excel workbook"
@@ -158,7 +160,8 @@ def _content_kind(src: Source) -> tuple[str, str, str]:
         if b"urn:schemas-microsoft-com:office:spreadsheet" in head or b"<workbook" in text:
             return "bad", "Excel 2003 XML 表格（不是 .xlsx）", "an Excel 2003 XML spreadsheet (not .xlsx)"
         if b"<html" in text or b"<!doctype html" in text or b"<table" in text:
-            return "bad", "网页（HTML）表格，常见于业务系统“导出 Excel”", "an HTML table (a typical 'export to Excel')"
+            return ("bad", "网页（HTML）表格，常见于业务系统“导出 Excel”",
+                    "an HTML table (a typical 'export to Excel')")
         if text.startswith(b"<?xml"):
             return "bad", "XML 文件", "an XML file"
     if text.startswith((b"[", b"{")):
@@ -188,7 +191,7 @@ def detect_format(src: Source, forced: str | None) -> tuple[str, ReaderNotice | 
     elif kind == "ole2":
         found = "xls"
     elif kind == "json":
-        found = (forced if forced in ("json", "jsonl") else ext_fmt if ext_fmt in ("json", "jsonl")
+        found = (forced if forced in ("json", "jsonl") else "jsonl" if ext_fmt == "jsonl"
                  else _json_or_lines(src))
     elif kind == "text":
         found = forced if forced in ("json", "jsonl") else "csv"
@@ -197,9 +200,11 @@ def detect_format(src: Source, forced: str | None) -> tuple[str, ReaderNotice | 
         code = NOT_CODES.get(expected or "", "unknown-format")
         hint = "请在 Excel/WPS 中打开后另存为 .xlsx 或 CSV 再上传。"
         raise ReadError(code, f"{src.name}：无法读取，文件内容是{zh}。{hint}",
-                        f"{src.name}: cannot be read, the content is {en}. Save it as .xlsx or CSV and upload again.")
+                        f"{src.name}: cannot be read, the content is {en}. "
+                        "Save it as .xlsx or CSV and upload again.")
     if forced is not None:
-        compatible = found == forced or {found, forced} <= {"xlsx", "xls"} or {found, forced} <= {"json", "jsonl"}
+        pair = {found, forced}
+        compatible = found == forced or pair <= {"xlsx", "xls"} or pair <= {"json", "jsonl"}
         if not compatible:
             code = NOT_CODES[forced]
             want_zh, want_en = FORMAT_NAMES[forced]

@@ -37,7 +37,7 @@ class Source:
         if self.data is not None:
             return io.BytesIO(self.data)
         assert self.path is not None
-        return open(self.path, "rb")  # noqa: SIM115 - the caller owns and closes the handle
+        return open(self.path, "rb")
 
     @staticmethod
     def of(source: str | os.PathLike[str] | bytes, name: str | None) -> Source:
@@ -56,7 +56,8 @@ class Source:
                 f"Cannot open '{display}': {exc.strerror}.",
             ) from None
         if not path.is_file():
-            raise ReadError("file-not-found", f"“{display}”不是一个文件。", f"'{display}' is not a regular file.")
+            raise ReadError("file-not-found", f"“{display}”不是一个文件。",
+                            f"'{display}' is not a regular file.")
         return Source(display, path, None, size)
 
 
@@ -95,12 +96,20 @@ def choose_header(
 ) -> tuple[int, ReaderNotice | None]:
     """Pick the header among the first non-empty rows; return its index in ``rows`` and maybe a notice.
 
-    Without ``expected`` the first non-empty row is the header. With it, the first row whose
+    Without ``expected`` the first non-empty row is the header, except that leading rows with a
+    single filled cell above wider rows are taken as titles. With ``expected``, the first row whose
     non-empty cells are mostly (more than half) known headers wins; failing that the row with the
     most known headers (at least two: a header with many renamed columns); failing that the first
     row, with a notice so the sender learns that none of the headers were recognised.
     """
-    if expected is None or not rows:
+    if not rows:
+        return 0, None
+    if expected is None:
+        # A lone cell above wider rows is a title ("2025年第四季度行政处罚信息报送表"), not a header.
+        widths = [sum(1 for c in cells if c) for _, cells in rows[:HEADER_SCAN_ROWS]]
+        if widths[0] == 1:
+            wide = next((i for i, w in enumerate(widths) if w >= 2), 0)
+            return wide, _title_notice(rows, wide)
         return 0, None
     scores: list[int] = []
     for i, (_, cells) in enumerate(rows[:HEADER_SCAN_ROWS]):
@@ -190,7 +199,9 @@ def tidy(df: pl.DataFrame, headers: list[str], first_row: int, *, strip: bool = 
     if strip:
         # Unicode-aware strip: clerks' full-width spaces (U+3000) and pasted NBSPs go too.
         df = df.with_columns(c.str.strip_chars() for c in cols)
-    df = df.with_columns(pl.when(c.str.len_bytes() > 0).then(c).alias(h) for c, h in zip(cols, headers, strict=True))
+    df = df.with_columns(
+        pl.when(c.str.len_bytes() > 0).then(c).alias(h) for c, h in zip(cols, headers, strict=True)
+    )
     if rows is None:
         df = df.with_columns((pl.int_range(0, pl.len(), dtype=pl.Int64) + first_row).alias(ROW_COLUMN))
     else:

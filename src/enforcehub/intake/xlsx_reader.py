@@ -17,7 +17,7 @@ import posixpath
 import re
 import threading
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from decimal import Decimal
 from typing import Any, BinaryIO
 
@@ -33,6 +33,9 @@ BOMB_MIN_BYTES = 50 * MB  # ... and at least this big uncompressed is treated as
 MAX_MEMBERS = 10_000
 MAX_LISTED_CELLS = 20
 HEADER_SCAN_LIMIT = 1000  # rows looked at (blank ones included) to find the header
+# Hostile zips make zipfile raise nearly anything (BadZipFile, zlib.error, NotImplementedError for
+# unknown methods, RuntimeError for encryption, struct.error, ...): all of it means "not a workbook".
+ZIP_ERRORS = (Exception,)
 Cell = Any  # what calamine returns: str | float | int | bool | date | datetime | time | timedelta
 
 _SHEET_TAG = re.compile(rb"<(?:\w+:)?sheet\b([^>]*)>")
@@ -90,11 +93,47 @@ def format_cell(value: Cell) -> str:
     return "" if value is None else str(value)
 
 
-def _column_texts(column: tuple[Cell, ...]) -> list[str]:
-    # Most columns are all text; only convert when something else is present.
-    if all(type(v) is str for v in column):
-        return list(column)
-    return [v if type(v) is str else format_cell(v) for v in column]
+def float_series(name: str, values: Sequence[float | None]) -> pl.Series:
+    """Vectorised :func:`format_float` for a column of numbers (None for blank cells).
+
+    polars prints the shortest round-trip digits, which equal Python's 15-significant-digit text
+    whenever there are at most 15 of them (typed values: 12.5, 1234.56). Only computed values
+    (0.30000000000000004), scientific notation and huge numbers go through format_float.
+    """
+    s = pl.Series(name, values, dtype=pl.Float64)
+    whole = ((s == s.floor()) & (s.abs() < 2.0**63)).fill_null(False)
+    short = s.cast(pl.String)
+    digits = short.str.replace_all(r"[-.]", "").str.strip_chars_start("0").str.len_chars()
+    plain = s.is_not_null() & ~short.str.contains("e", literal=True) & (digits <= 15)
+    exact = whole | plain.fill_null(False)
+    ints = s.cast(pl.Int64, strict=False).cast(pl.String)
+    text = pl.select(pl.when(whole).then(ints).when(exact).then(short).alias(name)).to_series()
+    rest = (~exact & s.is_not_null()).arg_true()
+    if len(rest):
+        idx = rest.to_list()
+        text = text.scatter(idx, [format_float(float(values[i] or 0.0)) for i in idx])
+    return text
+
+
+def column_series(name: str, column: Sequence[Cell]) -> pl.Series:
+    """Cell texts of one column; columns of a single non-text type are converted in bulk."""
+    kinds = set(map(type, column))
+    if kinds <= {str}:
+        return pl.Series(name, column, dtype=pl.String)
+    typed = kinds - {str}
+    # Blank cells come back as '': a column of numbers with gaps is still a number column.
+    if len(typed) == 1 and (str not in kinds or not any(v for v in column if type(v) is str)):
+        kind = next(iter(typed))
+        values = column if str not in kinds else [None if type(v) is str else v for v in column]
+        if kind is float:
+            return float_series(name, values)
+        if kind is dt.date:
+            return pl.Series(name, values, dtype=pl.Date).dt.to_string("%Y-%m-%d")
+        if kind is dt.datetime:
+            stamps = pl.Series(name, values, dtype=pl.Datetime("us"))
+            # Same rounding as _round_seconds: Excel's 10:29:59.999 is 10:30:00.
+            return stamps.dt.offset_by("500ms").dt.truncate("1s").dt.to_string("%Y-%m-%d %H:%M:%S")
+    return pl.Series(name, [v if type(v) is str else format_cell(v) for v in column], dtype=pl.String)
 
 
 # --------------------------------------------------------------------------- zip checks
@@ -105,11 +144,12 @@ def check_zip(f: BinaryIO, name: str, max_unzipped: int) -> zipfile.ZipFile:
     try:
         zf = zipfile.ZipFile(f)
         infos = zf.infolist()
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError, KeyError) as exc:
+    except ZIP_ERRORS as exc:
         raise ReadError(
             "not-xlsx",
             f"{name}：文件已损坏，无法作为 Excel 工作簿（ZIP）打开（{shorten(str(exc), 60)}）。",
-            f"{name}: the file is damaged and cannot be opened as an Excel workbook ({shorten(str(exc), 60)}).",
+            f"{name}: the file is damaged and cannot be opened as an Excel workbook "
+            f"({shorten(str(exc), 60)}).",
         ) from None
     total = sum(i.file_size for i in infos)
     bad = next((i for i in infos if i.file_size > BOMB_MIN_BYTES
@@ -117,7 +157,7 @@ def check_zip(f: BinaryIO, name: str, max_unzipped: int) -> zipfile.ZipFile:
     if len(infos) > MAX_MEMBERS or total > max_unzipped or bad is not None:
         detail = (f"成员“{shorten(bad.filename)}”压缩比超过 {BOMB_RATIO}:1" if bad is not None
                   else f"解压后共 {fmt_size(total)}，超过上限 {fmt_size(max_unzipped)}")
-        detail_en = (f"member '{shorten(bad.filename)}' is compressed more than {BOMB_RATIO}:1" if bad is not None
+        detail_en = (f"member '{shorten(bad.filename)}' is compressed over {BOMB_RATIO}:1" if bad is not None
                      else f"it unpacks to {fmt_size(total)}, over the {fmt_size(max_unzipped)} limit")
         if len(infos) > MAX_MEMBERS:
             detail, detail_en = f"包含 {len(infos)} 个成员", f"it has {len(infos)} members"
@@ -150,7 +190,7 @@ def sheet_members(zf: zipfile.ZipFile) -> dict[str, str]:
     try:
         workbook = zf.read("xl/workbook.xml")
         rels = zf.read("xl/_rels/workbook.xml.rels")
-    except (KeyError, zipfile.BadZipFile, OSError, ValueError, EOFError):
+    except ZIP_ERRORS:
         return {}
     targets: dict[str, str] = {}
     for m in _REL_TAG.finditer(rels):
@@ -192,8 +232,8 @@ class FormulaScan:
                     if b"<f" in buf or b":f" in buf:
                         self._scan(buf, len(tail))
                     tail = buf[-512:]
-        except (zipfile.BadZipFile, OSError, ValueError, EOFError, RuntimeError) as exc:
-            self.failure = str(exc)
+        except ZIP_ERRORS as exc:
+            self.failure = f"{type(exc).__name__}: {exc}"
 
     def _scan(self, buf: bytes, skip: int) -> None:
         for m in _FORMULA_CELL.finditer(buf):
@@ -249,7 +289,7 @@ def open_workbook(source: Source, *, fmt: str, sheet: str | None,
         if zf is not None:
             zf.close()
         handle.close()
-    return XlsxTable(source, fmt, chosen, data, expected_headers, notices)
+    return XlsxTable(source, chosen, data, expected_headers, notices)
 
 
 def _calamine_open(source: Source, handle: BinaryIO, name: str) -> pc.CalamineWorkbook:
@@ -306,7 +346,8 @@ def _formula_notices(scan: FormulaScan, name: str, sheet: str, notices: list[Rea
         listed = "、".join(scan.cells) + ("等" if scan.count > len(scan.cells) else "")
         notices.append(ReaderNotice(
             "formula-cell",
-            f"工作表“{sheet}”有 {scan.count} 个公式单元格（{listed}），已使用文件中保存的计算结果，公式本身不会被执行。",
+            f"工作表“{sheet}”有 {scan.count} 个公式单元格（{listed}），"
+            "已使用文件中保存的计算结果，公式本身不会被执行。",
             f"Sheet '{sheet}' has {scan.count} formula cell(s) ({', '.join(scan.cells)}); "
             "their saved results were used, formulas are never evaluated.",
             column=scan.cells[0] if scan.cells else None,
@@ -325,7 +366,7 @@ def _formula_notices(scan: FormulaScan, name: str, sheet: str, notices: list[Rea
 class XlsxTable(Table):
     """One worksheet. Row numbers are the sheet's own row numbers."""
 
-    def __init__(self, source: Source, fmt: str, sheet: str, data: pc.CalamineSheet,
+    def __init__(self, source: Source, sheet: str, data: pc.CalamineSheet,
                  expected: Callable[[str], bool] | None, notices: list[ReaderNotice]) -> None:
         self._data = data
         start = data.start
@@ -359,7 +400,8 @@ class XlsxTable(Table):
             raise ReadError("header-only", f"{where}只有表头（第 {header_row} 行），没有数据行。",
                             f"{where_en}: only the header (row {header_row}) is present; no data rows.",
                             row=header_row)
-        super().__init__(source, fmt, headers, header_row=header_row, sheet=sheet, notices=notices)
+        # Legacy .xls is a workbook too: callers branch on 'xlsx' for "spreadsheet".
+        super().__init__(source, "xlsx", headers, header_row=header_row, sheet=sheet, notices=notices)
         self._where = where
 
     def chunks(self, size: int = 200_000) -> Iterator[pl.DataFrame]:
@@ -395,9 +437,9 @@ class XlsxTable(Table):
         columns = list(zip(*batch, strict=False)) if batch else []
         for j in range(width, len(columns)):
             self._check_unnamed(columns[j], numbers, j)
-        data = {h: _column_texts(columns[j]) if j < len(columns) else [""] * len(batch)
-                for j, h in enumerate(self.headers)}
-        df = pl.DataFrame(data, schema={h: pl.String for h in self.headers})
+        df = pl.DataFrame([column_series(h, columns[j]) if j < len(columns)
+                           else pl.Series(h, [None] * len(batch), dtype=pl.String)
+                           for j, h in enumerate(self.headers)])
         return tidy(df, self.headers, 0, rows=pl.Series(numbers, dtype=pl.Int64))
 
     def _check_unnamed(self, column: tuple[Cell, ...], numbers: list[int], j: int) -> None:

@@ -22,8 +22,9 @@ NAT = np.datetime64("NaT", "D")
 YES, NO = "是", "否"
 
 
-def decision_days(rng: np.random.Generator, n: int, *, start: np.datetime64 = FIRST_DAY,
-                  end: np.datetime64 = TODAY) -> Days:
+def decision_days(
+    rng: np.random.Generator, n: int, *, start: np.datetime64 = FIRST_DAY, end: np.datetime64 = TODAY
+) -> Days:
     """`n` decision dates between start and end, rising over time (more agencies report each year)."""
     span = int((end - start).astype(np.int64))
     # sqrt of a uniform leans towards recent dates: reporting coverage grew since 2023.
@@ -32,12 +33,14 @@ def decision_days(rng: np.random.Generator, n: int, *, start: np.datetime64 = FI
     # Few decisions are dated on weekends; move Saturday/Sunday to the Friday before.
     weekday = (days.astype(np.int64) + 3) % 7  # 0 = Monday (1970-01-01 was a Thursday)
     days = days - np.where(weekday == 5, 1, np.where(weekday == 6, 2, 0))
-    return np.maximum(days, start).astype("datetime64[D]")
+    return np.asarray(np.maximum(days, start), dtype="datetime64[D]")
 
 
 def add_days(days: Days, offset: Ints | int) -> Days:
     """`days + offset`, NaT staying NaT."""
-    return (days + np.asarray(offset, dtype=np.int64).astype("timedelta64[D]")).astype("datetime64[D]")
+    return np.asarray(
+        days + np.asarray(offset, dtype=np.int64).astype("timedelta64[D]"), dtype="datetime64[D]"
+    )
 
 
 def until_today(days: Days) -> Days:
@@ -52,19 +55,26 @@ def date_strings(days: Days) -> pl.Series:
 
 def datetime_strings(days: Days, seconds: Ints) -> pl.Series:
     """'YYYY-MM-DD HH:MM:SS' strings from a day plus seconds into that day, NaT as null."""
-    moment = days.astype("datetime64[s]") + seconds.astype("timedelta64[s]")
+    moment = (days.astype("datetime64[s]") + seconds.astype("timedelta64[s]")).astype("datetime64[ms]")
     return pl.Series(moment).dt.strftime("%Y-%m-%d %H:%M:%S")
 
 
 def chinese_dates(days: Days, *, day: bool = True) -> pl.Series:
     """'2025年3月12日' (or '2025年3月' with day=False) for use inside texts."""
     series = pl.Series(days.astype("datetime64[D]"))
-    parts = [series.dt.year().cast(pl.Utf8), pl.Series(["年"] * len(series)),
-             series.dt.month().cast(pl.Utf8), pl.Series(["月"] * len(series))]
+    parts = [
+        series.dt.year().cast(pl.Utf8),
+        pl.Series(["年"] * len(series)),
+        series.dt.month().cast(pl.Utf8),
+        pl.Series(["月"] * len(series)),
+    ]
     if day:
         parts += [series.dt.day().cast(pl.Utf8), pl.Series(["日"] * len(series))]
-    return pl.DataFrame({str(i): p for i, p in enumerate(parts)}).select(
-        pl.concat_str([pl.col(str(i)) for i in range(len(parts))])).to_series()
+    return (
+        pl.DataFrame({str(i): p for i, p in enumerate(parts)})
+        .select(pl.concat_str([pl.col(str(i)) for i in range(len(parts))]))
+        .to_series()
+    )
 
 
 def log_uniform(rng: np.random.Generator, low: Floats | float, high: Floats | float, n: int) -> Floats:
@@ -83,8 +93,11 @@ def round_money(amount: Floats) -> Floats:
 def money_strings(amount: Floats, present: Bools | None = None) -> pl.Series:
     """Amounts in 元 as plain decimals ('5000', '1234.5'), null where not present."""
     series = pl.Series(np.round(amount, 2))
-    text = pl.when(series == series.round(0)).then(series.cast(pl.Int64).cast(pl.Utf8)).otherwise(
-        series.cast(pl.Utf8))
+    text = (
+        pl.when(series == series.round(0))
+        .then(series.cast(pl.Int64).cast(pl.Utf8))
+        .otherwise(series.cast(pl.Utf8))
+    )
     out = pl.select(text.alias("m")).to_series()
     if present is not None:
         out = pl.select(pl.when(pl.Series(present)).then(out)).to_series()
@@ -128,6 +141,10 @@ def yes_no(flag: Bools, present: Bools | None = None) -> pl.Series:
 def concat(*parts: pl.Series | str) -> pl.Series:
     """Concatenate columns and literal strings row by row (null parts count as empty)."""
     n = max(len(p) for p in parts if isinstance(p, pl.Series))
-    frame = pl.DataFrame({f"p{i}": (p if isinstance(p, pl.Series) else pl.Series([p] * n, dtype=pl.Utf8))
-                          for i, p in enumerate(parts)})
+    frame = pl.DataFrame(
+        {
+            f"p{i}": (p if isinstance(p, pl.Series) else pl.Series([p] * n, dtype=pl.Utf8))
+            for i, p in enumerate(parts)
+        }
+    )
     return frame.select(pl.concat_str([pl.col(c).fill_null("") for c in frame.columns])).to_series()

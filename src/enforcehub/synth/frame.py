@@ -64,11 +64,37 @@ class Vocabulary:
         return list(self._codes(codeset))
 
 
+# Columns the shared helpers offer to every action dataset; a dataset without such an element
+# simply does not take it (coercion has no org_code), anything else unknown is an error.
+SHARED = frozenset(
+    {
+        "agency_name",
+        "agency_uscc",
+        "region_code",
+        "reporting_unit",
+        "reporting_unit_uscc",
+        "reporting_unit_region",
+        "counterparty_name",
+        "counterparty_category",
+        "counterparty_uscc",
+        "org_code",
+        "legal_representative",
+        "legal_rep_id_type",
+        "legal_rep_id_number",
+        "id_type",
+        "id_number",
+        "matter_code",
+        "power_item_code",
+        "supervision_matter_code",
+    }
+)
+
+
 def assemble(standard: Standard, dataset: str, columns: dict[str, pl.Series], n: int) -> pl.DataFrame:
     """A frame with one Utf8 column per element of `dataset`, in element order."""
     elements = standard.datasets[dataset].elements
     known = {e.name for e in elements}
-    unknown = sorted(set(columns) - known)
+    unknown = sorted(set(columns) - known - SHARED)
     if unknown:
         raise SynthError(f"{dataset}: the standard has no element(s) {', '.join(unknown)}")
     out: list[pl.Series] = []

@@ -56,14 +56,14 @@ def uscc_check_chars(first17: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
     """GB 32100 check characters (ASCII) for an (n, 17) matrix of bytes."""
     values = _USCC_VALUE[first17]
     total = (values * np.asarray(USCC_WEIGHTS, dtype=np.int64)).sum(axis=1)
-    return _USCC_CHARS[(31 - total % 31) % 31]
+    return np.asarray(_USCC_CHARS[(31 - total % 31) % 31], dtype=np.uint8)
 
 
 def ric_check_chars(first17: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
     """GB 11643 check characters (ASCII) for an (n, 17) matrix of digit bytes."""
     digits = first17.astype(np.int64) - ord("0")
     total = (digits * np.asarray(RIC_WEIGHTS, dtype=np.int64)).sum(axis=1)
-    return _RIC_CHECK_CHARS[(1 - total) % 11]
+    return np.asarray(_RIC_CHECK_CHARS[(1 - total) % 11], dtype=np.uint8)
 
 
 def org_bodies(rng: np.random.Generator, n: int, *, style: str) -> npt.NDArray[np.uint8]:
@@ -108,8 +108,9 @@ def usccs(prefix: str, regions: StrArray, bodies: npt.NDArray[np.uint8]) -> StrA
     return _strings(np.concatenate([first17, uscc_check_chars(first17)[:, None]], axis=1))
 
 
-def unique_usccs(rng: np.random.Generator, prefix: str, regions: StrArray, *, style: str,
-                 taken: set[str] | None = None) -> StrArray:
+def unique_usccs(
+    rng: np.random.Generator, prefix: str, regions: StrArray, *, style: str, taken: set[str] | None = None
+) -> StrArray:
     """USCCs for each region, distinct from each other and from `taken` (`taken` gains them)."""
     out = usccs(prefix, regions, org_bodies(rng, len(regions), style=style)).copy()
     seen = taken if taken is not None else set()
@@ -129,8 +130,12 @@ def unique_usccs(rng: np.random.Generator, prefix: str, regions: StrArray, *, st
     return out
 
 
-def resident_ids(rng: np.random.Generator, regions: StrArray, births: npt.NDArray[np.datetime64],
-                 male: npt.NDArray[np.bool_]) -> StrArray:
+def resident_ids(
+    rng: np.random.Generator,
+    regions: StrArray,
+    births: npt.NDArray[np.datetime64],
+    male: npt.NDArray[np.bool_],
+) -> StrArray:
     """18-digit ID numbers: region + YYYYMMDD + sequence (odd for men, even for women) + check."""
     n = len(regions)
     first17 = np.empty((n, 17), dtype=np.uint8)

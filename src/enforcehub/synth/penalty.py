@@ -16,6 +16,7 @@ from enforcehub.synth.actors import (
     actors,
     agency_columns,
     categories,
+    document_numbers,
     minors,
     officer_certs,
     party_columns,
@@ -41,23 +42,43 @@ from enforcehub.synth.common import (
 from enforcehub.synth.frame import Vocabulary
 from enforcehub.synth.names import person_names
 from enforcehub.synth.parties import IND, PERSON
-from enforcehub.synth.province import Province, cite_text
+from enforcehub.synth.province import Province, legal_bases
 from enforcehub.synth.texts import fill_groups, join_nonempty, plates
-from enforcehub.synth.world import DEPARTMENTS
 
-KINDS = (cat.WARNING, cat.CRITICISM, cat.CONFISCATE_GAIN, cat.CONFISCATE_PROPERTY, cat.FINE, cat.SUSPEND,
-         cat.DOWNGRADE, cat.REVOKE, cat.RESTRICT, cat.SUSPEND_BUSINESS, cat.CLOSE, cat.BAN, cat.DETENTION)
+KINDS = (
+    cat.WARNING,
+    cat.CRITICISM,
+    cat.CONFISCATE_GAIN,
+    cat.CONFISCATE_PROPERTY,
+    cat.FINE,
+    cat.SUSPEND,
+    cat.DOWNGRADE,
+    cat.REVOKE,
+    cat.RESTRICT,
+    cat.SUSPEND_BUSINESS,
+    cat.CLOSE,
+    cat.BAN,
+    cat.DETENTION,
+)
 K = {label: i for i, label in enumerate(KINDS)}
 ORGANISATION_ONLY = (cat.SUSPEND, cat.DOWNGRADE, cat.REVOKE, cat.RESTRICT, cat.SUSPEND_BUSINESS, cat.CLOSE)
-CHANGE_REASONS = ("经复核，原决定罚款金额计算有误，予以更正", "当事人名称已变更，更正处罚决定书相关信息",
-                  "经行政复议决定，变更罚款数额")
-REVOKE_REASONS = ("经行政复议，原处罚决定认定事实不清、证据不足，予以撤销", "人民法院判决撤销原行政处罚决定",
-                  "经重新审查，原处罚决定适用依据错误，予以撤销")
+CHANGE_REASONS = (
+    "经复核，原决定罚款金额计算有误，予以更正",
+    "当事人名称已变更，更正处罚决定书相关信息",
+    "经行政复议决定，变更罚款数额",
+)
+REVOKE_REASONS = (
+    "经行政复议，原处罚决定认定事实不清、证据不足，予以撤销",
+    "人民法院判决撤销原行政处罚决定",
+    "经重新审查，原处罚决定适用依据错误，予以撤销",
+)
 SOURCES = ("监督检查发现", "投诉举报", "其他机关移送", "上级机关交办", "媒体曝光", "当事人主动报告")
 SOURCE_WEIGHTS = np.asarray([55.0, 28.0, 8.0, 5.0, 2.0, 2.0])
 
 
-def penalties(rng: np.random.Generator, province: Province, n: int, vocab: Vocabulary) -> dict[str, pl.Series]:
+def penalties(
+    rng: np.random.Generator, province: Province, n: int, vocab: Vocabulary
+) -> dict[str, pl.Series]:
     """`n` penalty records as columns keyed by element name."""
     violations = cat.VIOLATIONS
     agency = pick_agencies(rng, province, n, fields={v.field for v in violations})
@@ -66,15 +87,18 @@ def penalties(rng: np.random.Generator, province: Province, n: int, vocab: Vocab
     for name in np.unique(field).tolist():
         members = [i for i, v in enumerate(violations) if v.field == name]
         rows = np.flatnonzero(field == name)
-        vio[rows] = np.asarray(members)[weighted_pick(rng, np.asarray([violations[i].weight for i in members]),
-                                                       len(rows))]
+        vio[rows] = np.asarray(members)[
+            weighted_pick(rng, np.asarray([violations[i].weight for i in members]), len(rows))
+        ]
     wanted = categories(rng, np.asarray([violations[i].parties for i in vio.tolist()]) + 1e-9)
     who = actors(province, agency, pick_parties(rng, province, agency, wanted))
     person = who.person
     category = who.category
 
     has = _kinds(rng, vio, person)
-    summary_allowed = ~has[:, [i for i, k in enumerate(KINDS) if k not in (cat.WARNING, cat.FINE)]].any(axis=1)
+    summary_allowed = ~has[:, [i for i, k in enumerate(KINDS) if k not in (cat.WARNING, cat.FINE)]].any(
+        axis=1
+    )
     summary = summary_allowed & (rng.random(n) < np.asarray([v.summary for v in violations])[vio])
 
     fine = _fines(rng, vio, person | (category == IND), category == PERSON, summary)
@@ -84,23 +108,34 @@ def penalties(rng: np.random.Generator, province: Province, n: int, vocab: Vocab
     gain = round_money(log_uniform(rng, gain_lo, gain_hi, n))
     goods_value = round_money(log_uniform(rng, 300, 30000, n))
     confiscated = np.where(has[:, K[cat.CONFISCATE_GAIN]], gain, 0.0) + np.where(
-        has[:, K[cat.CONFISCATE_PROPERTY]], goods_value, 0.0)
+        has[:, K[cat.CONFISCATE_PROPERTY]], goods_value, 0.0
+    )
 
     dates = _dates(rng, n, summary, fine, has)
     decision = dates["decision"]
     minor = minors(who, dates["violation"])
-    certs, _ = officer_certs(rng, province, agency, np.where(summary, rng.integers(1, 3, n),
-                                                            rng.choice([2, 2, 2, 3], n)))
+    certs, _ = officer_certs(
+        rng, province, agency, np.where(summary, rng.integers(1, 3, n), rng.choice([2, 2, 2, 3], n))
+    )
     status = fill(("有效", "变更", "撤销"), weighted_pick(rng, np.asarray([95.0, 3.0, 2.0]), n))
     changed, revoked = status == "变更", status == "撤销"
     warning_only = has[:, K[cat.WARNING]] & (has.sum(axis=1) == 1)
     publish = ~minor & ~(warning_only & (field == "market"))
-    severity = np.where(summary | warning_only, "轻微", np.where(
-        has[:, [K[k] for k in (cat.REVOKE, cat.SUSPEND_BUSINESS, cat.CLOSE, cat.BAN)]].any(axis=1)
-        | (fine >= 200_000), "严重", "一般"))
+    severity = np.where(
+        summary | warning_only,
+        "轻微",
+        np.where(
+            has[:, [K[k] for k in (cat.REVOKE, cat.SUSPEND_BUSINESS, cat.CLOSE, cat.BAN)]].any(axis=1)
+            | (fine >= 200_000),
+            "严重",
+            "一般",
+        ),
+    )
     sector = _sectors(vio)
     period = np.where(severity == "轻微", 91, np.where(severity == "严重", 3 * 365, 365))
-    period = np.where((sector != "其他") & (severity != "严重"), 365, period)  # 食品、特种设备、安全生产 ≥ 1 year
+    period = np.where(
+        (sector != "其他") & (severity != "严重"), 365, period
+    )  # 食品、特种设备、安全生产 ≥ 1 year
     published = np.where(publish, until_today(add_days(decision, rng.integers(1, 8, n))), NAT)
     valid_until = add_days(decision, period)
 
@@ -111,15 +146,18 @@ def penalties(rng: np.random.Generator, province: Province, n: int, vocab: Vocab
     content = _content(rng, has, fine, gain, cert, summary)
     matters = province.matters.filter(pl.col("type") == "AP")
     matter_row = matters.with_row_index("m").select("key", "m")
-    mrow = pl.DataFrame({"key": [violations[i].key for i in vio.tolist()]}).join(
-        matter_row, on="key", how="left", maintain_order="left")["m"].to_numpy()
-    basis = _bases(vio, decision)
+    mrow = (
+        pl.DataFrame({"key": [violations[i].key for i in vio.tolist()]})
+        .join(matter_row, on="key", how="left", maintain_order="left")["m"]
+        .to_numpy()
+    )
+    basis = legal_bases([(v.violated, v.punished) for v in violations], vio, decision)
     vtype = fill([v.type for v in violations], vio)
 
     columns: dict[str, pl.Series] = {
         **agency_columns(who),
         **party_columns(who, id_label=vocab.label("id_type", "居民身份证")),
-        "decision_number": _numbers(province, agency, decision),
+        "decision_number": document_numbers(province, agency, decision),
         "case_name": concat(parties["name"], pl.Series(vtype.tolist()), "案"),
         "violation_type": text(vtype),
         "violation_facts": facts,
@@ -128,8 +166,9 @@ def penalties(rng: np.random.Generator, province: Province, n: int, vocab: Vocab
         "penalty_content": content,
         "fine_amount": money_strings(fine, has[:, K[cat.FINE]]),
         "confiscated_amount": money_strings(confiscated, confiscated > 0),
-        "license_suspended_or_revoked": pl.select(pl.when(pl.Series(
-            has[:, [K[cat.REVOKE], K[cat.SUSPEND]]].any(axis=1))).then(cert)).to_series(),
+        "license_suspended_or_revoked": pl.select(
+            pl.when(pl.Series(has[:, [K[cat.REVOKE], K[cat.SUSPEND]]].any(axis=1))).then(cert)
+        ).to_series(),
         "decision_date": date_strings(decision),
         "penalty_valid_until": date_strings(valid_until),
         "publicity_end_date": date_strings(np.where(publish, valid_until, NAT)),
@@ -138,10 +177,14 @@ def penalties(rng: np.random.Generator, province: Province, n: int, vocab: Vocab
         "power_item_code": matters["power_code"].gather(mrow),
         "supervision_matter_code": matters["supervision_code"].gather(mrow),
         "officer_cert_numbers": certs,
-        "procedure_type": text(np.where(summary, vocab.label("procedure_type", "简易程序"),
-                                        vocab.label("procedure_type", "普通程序"))),
-        "case_source": text(np.where(summary, "监督检查发现", fill(SOURCES, weighted_pick(rng, SOURCE_WEIGHTS, n))),
-                            ),
+        "procedure_type": text(
+            np.where(
+                summary, vocab.label("procedure_type", "简易程序"), vocab.label("procedure_type", "普通程序")
+            )
+        ),
+        "case_source": text(
+            np.where(summary, "监督检查发现", fill(SOURCES, weighted_pick(rng, SOURCE_WEIGHTS, n))),
+        ),
         "violation_date": date_strings(dates["violation"]),
         "filing_date": date_strings(dates["filing"]),
         "notice_date": date_strings(dates["notice"]),
@@ -154,8 +197,13 @@ def penalties(rng: np.random.Generator, province: Province, n: int, vocab: Vocab
         "execution_date": date_strings(dates["execution"]),
         "closing_date": date_strings(dates["closing"]),
         "status": text(status),
-        "status_reason": text(np.where(changed, fill(CHANGE_REASONS, rng.integers(0, 3, n)), np.where(
-            revoked, fill(REVOKE_REASONS, rng.integers(0, 3, n)), ""))),
+        "status_reason": text(
+            np.where(
+                changed,
+                fill(CHANGE_REASONS, rng.integers(0, 3, n)),
+                np.where(revoked, fill(REVOKE_REASONS, rng.integers(0, 3, n)), ""),
+            )
+        ),
         "publicity_status": text(np.where(revoked, "撤销", "正常"), publish | revoked),
         "publicity_withdrawal_reason": text(np.where(revoked, "原行政处罚决定已被撤销，依法撤下公示", "")),
         "credit_severity": text(severity),
@@ -163,8 +211,9 @@ def penalties(rng: np.random.Generator, province: Province, n: int, vocab: Vocab
         "minor_involved": yes_no(minor),
         "publish": yes_no(publish),
         "sensitive": yes_no(np.zeros(n, dtype=bool)),
-        "counterparty_address": concat(pl.Series(province_city_names(province, who.agencies["city"])),
-                                       parties["address"]),
+        "counterparty_address": concat(
+            pl.Series(province_city_names(province, who.agencies["city"])), parties["address"]
+        ),
         "remarks": text(np.where(rng.random(n) < 0.05, "当事人已主动改正违法行为", "")),
     }
     for name in ("procedure_type", "case_source", "status", "publicity_status", "credit_severity", "sector"):
@@ -200,8 +249,13 @@ def _kinds(rng: np.random.Generator, vio: np.ndarray, person: np.ndarray) -> np.
     return has
 
 
-def _fines(rng: np.random.Generator, vio: np.ndarray, small_party: np.ndarray, natural: np.ndarray,
-           summary: np.ndarray) -> np.ndarray:
+def _fines(
+    rng: np.random.Generator,
+    vio: np.ndarray,
+    small_party: np.ndarray,
+    natural: np.ndarray,
+    summary: np.ndarray,
+) -> np.ndarray:
     v = cat.VIOLATIONS
     lo = np.asarray([x.fine[0] for x in v], dtype=np.float64)[vio]
     hi = np.asarray([x.fine[1] for x in v], dtype=np.float64)[vio]
@@ -215,8 +269,9 @@ def _fines(rng: np.random.Generator, vio: np.ndarray, small_party: np.ndarray, n
     return np.where(summary, quick, normal)
 
 
-def _dates(rng: np.random.Generator, n: int, summary: np.ndarray, fine: np.ndarray,
-           has: np.ndarray) -> dict[str, np.ndarray]:
+def _dates(
+    rng: np.random.Generator, n: int, summary: np.ndarray, fine: np.ndarray, has: np.ndarray
+) -> dict[str, np.ndarray]:
     decision = decision_days(rng, n)
     duration = np.minimum(7 + (rng.gamma(2.0, 14.0, n)).astype(np.int64), 88)  # 立案 → 决定, ≤ 90 days
     filing = add_days(decision, -duration)
@@ -230,7 +285,7 @@ def _dates(rng: np.random.Generator, n: int, summary: np.ndarray, fine: np.ndarr
     hearing = np.where(held, add_days(notice, np.maximum(gap * 2 // 3, 0)), NAT)
     major = ~summary & (held | heavy | (fine >= 100_000))
     reviewed = major | (~summary & (rng.random(n) < 0.35))
-    after = np.where(np.isnat(hearing), filing, hearing)
+    after = np.where(np.isnat(hearing), notice, hearing)  # 告知 ≤ 听证 ≤ 法制审核 ≤ 决定
     room = (decision - after).astype(np.int64)
     review = np.where(reviewed, add_days(after, (rng.random(n) * (room + 1)).astype(np.int64)), NAT)
     service = until_today(np.where(summary, decision, add_days(decision, rng.integers(0, 8, n))))
@@ -240,10 +295,16 @@ def _dates(rng: np.random.Generator, n: int, summary: np.ndarray, fine: np.ndarr
     closing = until_today(add_days(execution, rng.integers(0, 21, n)))
     none = np.full(n, NAT)
     return {
-        "decision": decision, "violation": violation,
-        "filing": np.where(summary, none, filing), "notice": np.where(summary, none, notice),
-        "hearing": hearing, "review": review, "major": major,
-        "service": service, "execution": execution, "closing": closing,
+        "decision": decision,
+        "violation": violation,
+        "filing": np.where(summary, none, filing),
+        "notice": np.where(summary, none, notice),
+        "hearing": hearing,
+        "review": review,
+        "major": major,
+        "service": service,
+        "execution": execution,
+        "closing": closing,
     }
 
 
@@ -258,17 +319,27 @@ def _sectors(vio: np.ndarray) -> np.ndarray:
             labels.append("安全生产")
         else:
             labels.append("其他")
-    return np.asarray(labels)[vio]
+    return np.asarray(np.asarray(labels)[vio], dtype=str)
 
 
-def _facts(rng: np.random.Generator, vio: np.ndarray, violation: np.ndarray, place: pl.Series,
-           gain: np.ndarray, value: np.ndarray, city: pl.Series) -> pl.Series:
+def _facts(
+    rng: np.random.Generator,
+    vio: np.ndarray,
+    violation: np.ndarray,
+    place: pl.Series,
+    gain: np.ndarray,
+    value: np.ndarray,
+    city: pl.Series,
+) -> pl.Series:
     n = len(vio)
     templates: list[str] = []
     group = np.zeros(n, dtype=np.int64)
     values: dict[str, pl.Series] = {
-        "vdate": chinese_dates(violation), "vmonth": chinese_dates(violation, day=False), "place": place,
-        "gain": money_strings(gain), "value": money_strings(value),
+        "vdate": chinese_dates(violation),
+        "vmonth": chinese_dates(violation, day=False),
+        "place": place,
+        "gain": money_strings(gain),
+        "value": money_strings(value),
         "count": pl.Series(rng.integers(2, 10, n).astype(str).tolist()),
         "plate": plates(rng, city.to_numpy().astype(str)),
     }
@@ -287,17 +358,6 @@ def _facts(rng: np.random.Generator, vio: np.ndarray, violation: np.ndarray, pla
     return fill_groups(templates, group, values)
 
 
-def _bases(vio: np.ndarray, decision: np.ndarray) -> pl.Series:
-    """The legal basis of each row, citing the version in force on its decision date."""
-    days = pl.Series(decision.astype("datetime64[D]"))
-    frame = pl.DataFrame({"v": vio, "d": days}).with_row_index("row")
-    keyed = frame.unique(["v", "d"], maintain_order=True)
-    texts = [cite_text((cat.VIOLATIONS[v].violated, cat.VIOLATIONS[v].punished), d)
-             for v, d in zip(keyed["v"].to_list(), keyed["d"].to_list(), strict=True)]
-    lookup = keyed.select("v", "d").with_columns(pl.Series("basis", texts, dtype=pl.Utf8))
-    return frame.join(lookup, on=["v", "d"], how="left", maintain_order="left")["basis"]
-
-
 def _licence_refs(rng: np.random.Generator, vio: np.ndarray, region: pl.Series, uscc: pl.Series) -> pl.Series:
     food = np.asarray([v.key.startswith("food") for v in cat.VIOLATIONS])[vio]
     serial = pl.Series(rng.integers(0, 10_000_000, len(vio)).astype(str).tolist()).str.zfill(7)
@@ -306,8 +366,14 @@ def _licence_refs(rng: np.random.Generator, vio: np.ndarray, region: pl.Series, 
     return pl.select(pl.when(pl.Series(food)).then(licence).otherwise(business)).to_series()
 
 
-def _content(rng: np.random.Generator, has: np.ndarray, fine: np.ndarray, gain: np.ndarray, cert: pl.Series,
-             summary: np.ndarray) -> pl.Series:
+def _content(
+    rng: np.random.Generator,
+    has: np.ndarray,
+    fine: np.ndarray,
+    gain: np.ndarray,
+    cert: pl.Series,
+    summary: np.ndarray,
+) -> pl.Series:
     n = len(fine)
 
     def part(label: str, value: pl.Series | str) -> pl.Series:
@@ -316,7 +382,7 @@ def _content(rng: np.random.Generator, has: np.ndarray, fine: np.ndarray, gain: 
             value = pl.Series([value] * n, dtype=pl.Utf8)
         return pl.select(pl.when(present).then(value)).to_series()
 
-    correct = pl.Series(np.where(~summary & (rng.random(n) < 0.6), "责令改正", None).tolist(), dtype=pl.Utf8)
+    correct = text(np.where(~summary & (rng.random(n) < 0.6), "责令改正", ""))
     pieces = [
         correct,
         part(cat.WARNING, "给予警告"),
@@ -334,25 +400,10 @@ def _content(rng: np.random.Generator, has: np.ndarray, fine: np.ndarray, gain: 
 
 
 def _kind_labels(has: np.ndarray, vocab: Vocabulary) -> pl.Series:
-    columns = [pl.Series(np.where(has[:, i], vocab.item("penalty_kind", label), None).tolist(), dtype=pl.Utf8)
-               for i, label in enumerate(KINDS)]
+    columns = [
+        text(np.where(has[:, i], vocab.item("penalty_kind", label), "")) for i, label in enumerate(KINDS)
+    ]
     return join_nonempty(columns, ";")
-
-
-def _numbers(province: Province, agency: np.ndarray, decision: np.ndarray) -> pl.Series:
-    """决定书文号 such as 穗天市监处罚〔2025〕123号, numbered per agency and year in decision order."""
-    rows = province.agencies[agency]
-    frame = pl.DataFrame({
-        "agency": agency, "prefix": rows["doc_prefix"], "word": rows["field"].replace_strict(
-            {d.field: d.word for d in DEPARTMENTS}, return_dtype=pl.Utf8),
-        "day": pl.Series(decision.astype("datetime64[D]")),
-    }).with_row_index("row")
-    frame = frame.with_columns(pl.col("day").dt.year().alias("year"))
-    frame = frame.with_columns(pl.col("day").rank("ordinal").over(["agency", "year"]).cast(pl.Int64).alias("seq"))
-    frame = frame.with_columns(
-        (pl.col("seq") + (pl.col("agency") * 7 % 13)).alias("seq"))  # numbering rarely starts at 1 in reports
-    return frame.select(pl.concat_str(["prefix", "word", pl.lit("〔"), pl.col("year").cast(pl.Utf8), pl.lit("〕"),
-                                       pl.col("seq").cast(pl.Utf8), pl.lit("号")])).to_series()
 
 
 def _reviewers(rng: np.random.Generator, agency: np.ndarray) -> np.ndarray:

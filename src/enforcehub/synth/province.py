@@ -50,18 +50,27 @@ def build_province(rng: np.random.Generator, counterparties: int) -> Province:
     supervisor_table = _supervisors(rng, cities, counties, offset=agency_table.height)
     officers, start, count = _officers(rng, pl.concat([agency_table, supervisor_table], how="diagonal"))
     party_pool = build(rng, counterparties, cities, counties)
-    return Province(cities, counties, agency_table, supervisor_table, officers, start, count, party_pool,
-                    _matters())
+    return Province(
+        cities, counties, agency_table, supervisor_table, officers, start, count, party_pool, _matters()
+    )
 
 
-def _supervisors(rng: np.random.Generator, cities: list[Place], counties: list[Place], offset: int) -> pl.DataFrame:
+def _supervisors(
+    rng: np.random.Generator, cities: list[Place], counties: list[Place], offset: int
+) -> pl.DataFrame:
     rows = [("广东省司法厅", "440000", "440000", "province")]
     rows += [(f"{c.name}司法局", c.code, c.code, "city") for c in cities]
     # County 司法局 exist everywhere; a sample of them report supervision records.
-    rows += [((f"{k.city_name}{k.name}" if k.name.endswith("区") else k.name) + "司法局", k.code, k.city, "county")
-             for k in counties if rng.random() < 0.25]
-    frame = pl.DataFrame(rows, schema={"name": pl.Utf8, "region_code": pl.Utf8, "city": pl.Utf8, "level": pl.Utf8},
-                         orient="row")
+    rows += [
+        ((f"{k.city_name}{k.name}" if k.name.endswith("区") else k.name) + "司法局", k.code, k.city, "county")
+        for k in counties
+        if rng.random() < 0.25
+    ]
+    frame = pl.DataFrame(
+        rows,
+        schema={"name": pl.Utf8, "region_code": pl.Utf8, "city": pl.Utf8, "level": pl.Utf8},
+        orient="row",
+    )
     uscc = ids.unique_usccs(rng, "11", frame["region_code"].to_numpy().astype("U6"), style="government")
     weight = rng.lognormal(0, 0.5, frame.height)
     return frame.with_columns(
@@ -112,33 +121,52 @@ def _officers(rng: np.random.Generator, bodies: pl.DataFrame) -> tuple[pl.DataFr
     # Certificates issued before the generated period and valid (six years) beyond its end.
     issued = (np.datetime64("2020-07-01") + rng.integers(0, 900, n)).astype("datetime64[D]")
     supervisor = field == JUSTICE
-    positions = np.where(supervisor, np.asarray(SUPERVISOR_POSITIONS)[rng.integers(0, len(SUPERVISOR_POSITIONS), n)],
-                         np.asarray(POSITIONS)[rng.integers(0, len(POSITIONS), n)])
-    frame = pl.DataFrame({
-        "agency_index": bodies["agency_index"].to_numpy()[agency],
-        "name": names.person_names(rng, n, male).tolist(),
-        "cert_number": cert.tolist(),
-        "field": field.tolist(),
-        "cert_issue_date": issued.astype(dt.date).tolist(),
-        "cert_valid_until": (issued + 6 * 365 + 1).astype(dt.date).tolist(),
-        "legal_qualification": (supervisor | (rng.random(n) < 0.15)).tolist(),
-        "id_number": id_numbers.tolist(),
-        "position": positions.tolist(),
-    })
+    positions = np.where(
+        supervisor,
+        np.asarray(SUPERVISOR_POSITIONS)[rng.integers(0, len(SUPERVISOR_POSITIONS), n)],
+        np.asarray(POSITIONS)[rng.integers(0, len(POSITIONS), n)],
+    )
+    frame = pl.DataFrame(
+        {
+            "agency_index": bodies["agency_index"].to_numpy()[agency],
+            "name": names.person_names(rng, n, male).tolist(),
+            "cert_number": cert.tolist(),
+            "field": field.tolist(),
+            "cert_issue_date": issued.astype(dt.date).tolist(),
+            "cert_valid_until": (issued + 6 * 365 + 1).astype(dt.date).tolist(),
+            "legal_qualification": (supervisor | (rng.random(n) < 0.15)).tolist(),
+            "id_number": id_numbers.tolist(),
+            "position": positions.tolist(),
+        }
+    )
     start = np.concatenate([[0], np.cumsum(count)[:-1]])
     return frame, start, count
 
 
 def cite_text(cites: tuple[Cite, ...], on: dt.date) -> str:
-    """A legal basis as agencies write it: 《中华人民共和国食品安全法》第三十四条第（十）项、第一百二十四条…"""
+    """A legal basis as agencies write it, e.g. 《中华人民共和国食品安全法》第三十四条、第一百二十四条."""
     parts: list[str] = []
     last_law = ""
     for cite in cites:
         version = _in_force(cite.law, on)
-        article = f"第{int_to_chinese_numeral(cite.article_on(version.effective_from.isoformat()))}条{cite.clause}"
+        article = (
+            f"第{int_to_chinese_numeral(cite.article_on(version.effective_from.isoformat()))}条{cite.clause}"
+        )
         parts.append(article if cite.law == last_law else f"《{version.title}》{article}")
         last_law = cite.law
     return "、".join(parts)
+
+
+def legal_bases(cites: list[tuple[Cite, ...]], which: np.ndarray, days: np.ndarray) -> pl.Series:
+    """Per row, the text of cites[which[row]] in the versions in force on days[row].
+
+    Texts are built once per distinct (catalogue entry, day), not once per row.
+    """
+    frame = pl.DataFrame({"k": which, "d": pl.Series(days.astype("datetime64[D]"))}).with_row_index("row")
+    keyed = frame.unique(["k", "d"], maintain_order=True)
+    texts = [cite_text(cites[k], d) for k, d in zip(keyed["k"].to_list(), keyed["d"].to_list(), strict=True)]
+    lookup = keyed.select("k", "d").with_columns(pl.Series("basis", texts, dtype=pl.Utf8))
+    return frame.join(lookup, on=["k", "d"], how="left", maintain_order="left")["basis"]
 
 
 @functools.lru_cache(maxsize=4096)
@@ -159,8 +187,9 @@ def _matters() -> pl.DataFrame:
     rows += [("AE", k.field, k.key, f"{k.item}征收", (k.basis,)) for k in acts.LEVIES]
     rows += [("AR", k.field, k.key, f"{k.reason}中对{k.kind}的征用", (k.basis,)) for k in acts.REQUISITIONS]
     type_no = {"AL": "01", "AP": "02", "AF": "03", "AE": "04", "AC": "06", "AR": "10"}
-    out: dict[str, list[object]] = {k: [] for k in ("type", "field", "key", "name", "code", "power_code",
-                                                    "supervision_code", "basis")}
+    out: dict[str, list[object]] = {
+        k: [] for k in ("type", "field", "key", "name", "code", "power_code", "supervision_code", "basis")
+    }
     sequence: dict[tuple[str, str], int] = {}
     for kind, field, key, name, cites in rows:
         sequence[(kind, field)] = sequence.get((kind, field), 0) + 1

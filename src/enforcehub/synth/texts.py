@@ -16,9 +16,27 @@ from enforcehub.synth.common import Ints, concat
 
 # Plate letters of the Guangdong cities (粤A 广州 … 粤W 云浮).
 PLATE_LETTERS = {
-    "440100": "A", "440300": "B", "440400": "C", "440500": "D", "440600": "E", "440200": "F", "440800": "G",
-    "441200": "H", "440700": "J", "440900": "K", "441300": "L", "441400": "M", "441500": "N", "441600": "P",
-    "441700": "Q", "441800": "R", "441900": "S", "442000": "T", "445100": "U", "445200": "V", "445300": "W",
+    "440100": "A",
+    "440300": "B",
+    "440400": "C",
+    "440500": "D",
+    "440600": "E",
+    "440200": "F",
+    "440800": "G",
+    "441200": "H",
+    "440700": "J",
+    "440900": "K",
+    "441300": "L",
+    "441400": "M",
+    "441500": "N",
+    "441600": "P",
+    "441700": "Q",
+    "441800": "R",
+    "441900": "S",
+    "442000": "T",
+    "445100": "U",
+    "445200": "V",
+    "445300": "W",
 }
 _PLATE_CHARS = np.asarray(list("0123456789ABCDEFGHJKLMNPQRSTUVWXYZ"))
 
@@ -67,8 +85,9 @@ def plates(rng: np.random.Generator, cities: npt.NDArray[np.str_]) -> pl.Series:
     # Most plates mix one or two letters into the five characters.
     mixed = rng.random((n, 5)) < 0.25
     tail = np.where(mixed, _PLATE_CHARS[rng.integers(10, len(_PLATE_CHARS), (n, 5))], tail)
-    joined = np.char.add(np.char.add(np.char.add(tail[:, 0], tail[:, 1]), np.char.add(tail[:, 2], tail[:, 3])),
-                         tail[:, 4])
+    joined = np.char.add(
+        np.char.add(np.char.add(tail[:, 0], tail[:, 1]), np.char.add(tail[:, 2], tail[:, 3])), tail[:, 4]
+    )
     return pl.Series(np.char.add(np.char.add("粤", letters), joined).tolist(), dtype=pl.Utf8)
 
 
@@ -80,5 +99,6 @@ def choice_column(rng: np.random.Generator, options: tuple[str, ...], n: int) ->
 def join_nonempty(columns: list[pl.Series], separator: str) -> pl.Series:
     """Row-wise join of the non-null values of several columns."""
     frame = pl.DataFrame({f"c{i}": c for i, c in enumerate(columns)})
-    return frame.select(pl.concat_str([pl.col(c) for c in frame.columns], separator=separator,
-                                      ignore_nulls=True)).to_series()
+    return frame.select(
+        pl.concat_str([pl.col(c) for c in frame.columns], separator=separator, ignore_nulls=True)
+    ).to_series()

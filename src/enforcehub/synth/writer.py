@@ -55,8 +55,15 @@ def _write_xlsx(frame: pl.DataFrame, path: Path) -> None:
 
     # constant_memory streams rows to disk, so a large sheet does not sit in memory; every cell is
     # written as text so codes like 01 keep their leading zero.
-    workbook = xlsxwriter.Workbook(str(path), {"constant_memory": True, "strings_to_numbers": False,
-                                               "strings_to_formulas": False, "strings_to_urls": False})
+    workbook = xlsxwriter.Workbook(
+        str(path),
+        {
+            "constant_memory": True,
+            "strings_to_numbers": False,
+            "strings_to_formulas": False,
+            "strings_to_urls": False,
+        },
+    )
     sheet = workbook.add_worksheet("data")
     sheet.write_row(0, 0, frame.columns)
     for index, row in enumerate(frame.iter_rows(), start=1):

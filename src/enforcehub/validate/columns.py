@@ -151,9 +151,19 @@ def parse_integer(raw: pl.Expr) -> pl.Expr:
     return pl.when(raw.str.contains(_INTEGER)).then(raw.cast(pl.Int64, strict=False))
 
 
+def _case_variants(words: tuple[str, ...]) -> list[str]:
+    return sorted({v for w in words for v in (w, w.upper(), w.capitalize())})
+
+
+_BOOLEAN_SPELLINGS = {
+    **dict.fromkeys(_case_variants(TRUE_WORDS), True),
+    **dict.fromkeys(_case_variants(FALSE_WORDS), False),
+}
+
+
 def parse_boolean(raw: pl.Expr) -> pl.Expr:
-    lowered = raw.str.to_lowercase()
-    return pl.when(lowered.is_in(TRUE_WORDS)).then(True).when(lowered.is_in(FALSE_WORDS)).then(False)
+    """是/否, true/false, 1/0, y/n, yes/no in lower, upper or capitalised case; anything else is null."""
+    return raw.replace_strict(_BOOLEAN_SPELLINGS, default=None, return_dtype=pl.Boolean)
 
 
 def fraction_digits_allowed(element: Element, scale: float | None) -> int | None:

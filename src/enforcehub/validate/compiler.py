@@ -191,7 +191,7 @@ class Compiler:
             self.bounds(element, value, scale, raw)
         if element.check in _KERNELS:
             self.semantic(element, element.check, pl.lit(True))
-        elif element.check == "division-code":
+        elif element.check == "division-code" and element.codeset != DIVISIONS:
             current = [c.code for c in self.standard.codesets[DIVISIONS].codes]
             self.add(element, "division-code", present & ~raw.is_in(current))
         elif element.check == "law-citation":
@@ -208,7 +208,9 @@ class Compiler:
             self.add(element, "code-not-in-set", raw.is_not_null() & ~every_item_known, params=params)
         else:
             codes = self.derive(normalised(element.name), normalise_code(raw, codeset))
-            self.add(element, "code-not-in-set", raw.is_not_null() & codes.is_null(), params=params)
+            # A division is one finding with its own code, whether the element says check or codeset.
+            code = "division-code" if codeset.name == DIVISIONS else "code-not-in-set"
+            self.add(element, code, raw.is_not_null() & codes.is_null(), params=params)
 
     def bounds(self, element: Element, value: pl.Expr, scale: float | None, raw: pl.Expr) -> None:
         if element.minimum is not None:

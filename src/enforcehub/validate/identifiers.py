@@ -76,9 +76,8 @@ def ric_check_char(first17: str) -> str:
 
 def is_valid_uscc(code: str) -> bool:
     """True when `code` is a well-formed USCC with a correct check character (GB 32100)."""
-    return (
-        uscc_status(pa.array([code]))[0] & (BAD_FORMAT | BAD_CHECKSUM | BAD_CATEGORY | BAD_PLACEHOLDER) == 0
-    )
+    fatal = BAD_FORMAT | BAD_CHECKSUM | BAD_CATEGORY | BAD_PLACEHOLDER
+    return not int(uscc_status(pa.array([code]))[0]) & fatal
 
 
 def is_valid_org_code(code: str) -> bool:

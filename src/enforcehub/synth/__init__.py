@@ -1,0 +1,227 @@
+"""The synthetic Guangdong generator: a seeded, internally consistent province for demos, tests, benchmarks.
+
+    from enforcehub.synth import generate
+    summary = generate("out/", seed=0, scale="small", error_rate=0.01, formats=("csv",))
+
+writes `out/<dataset>.csv` for all 13 datasets of the standard (and, with errors, `out/truth.jsonl`).
+Same seed and scale give byte-identical files. See docs in each module for what is generated.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import zlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+from enforcehub.standard.loader import standard as packaged_standard
+from enforcehub.standard.model import DATASET_NAMES, Standard
+from enforcehub.synth import actions, measures, oversight, penalty, reference
+from enforcehub.synth.errors import inject
+from enforcehub.synth.frame import SynthError, Vocabulary, assemble
+from enforcehub.synth.province import Province, build_province
+from enforcehub.synth.writer import FORMATS, first_row, headed, write
+
+__all__ = ["SCALES", "SynthError", "SynthSummary", "generate", "load_truth", "rows_for_scale"]
+
+SCALES = {"small": 2_000, "medium": 100_000, "large": 1_000_000}
+# Records of each action dataset per penalty record, and the floor ("a handful") for tiny scales.
+RATIOS = {
+    "penalty": 1.0,
+    "license": 2.0,
+    "inspection": 1.5,
+    "coercion": 0.1,
+    "levy": 0.2,
+    "requisition": 0.01,
+    "supervision": 0.03,
+    "complaint": 0.1,
+}
+MINIMUM_ROWS = 12
+TRUTH_FILE = "truth.jsonl"
+
+
+@dataclass
+class SynthSummary:
+    """What `generate` wrote: rows per dataset, files, injected errors and the time it took."""
+
+    out_dir: Path
+    seed: int
+    penalty_rows: int
+    rows: dict[str, int] = field(default_factory=dict)
+    files: dict[str, Path] = field(default_factory=dict)  # dataset → its file (in the first format)
+    paths: list[Path] = field(default_factory=list)  # every file written, all formats
+    errors: dict[str, int] = field(default_factory=dict)  # findings in the truth per dataset
+    truth: Path | None = None
+    seconds: float = 0.0
+
+    def as_dict(self) -> dict[str, object]:
+        """A JSON-friendly form (the CLI prints it)."""
+        return {
+            "out_dir": str(self.out_dir),
+            "seed": self.seed,
+            "penalty_rows": self.penalty_rows,
+            "rows": self.rows,
+            "files": {k: str(v) for k, v in self.files.items()},
+            "paths": [str(p) for p in self.paths],
+            "errors": self.errors,
+            "truth": str(self.truth) if self.truth else None,
+            "seconds": round(self.seconds, 2),
+        }
+
+
+def rows_for_scale(scale: str | int) -> int:
+    """Penalty rows of a scale name (small, medium, large) or an explicit row count."""
+    if isinstance(scale, int) or (isinstance(scale, str) and scale.isdigit()):
+        rows = int(scale)
+        if rows < 1:
+            raise ValueError("scale must be at least 1 row")
+        return rows
+    if scale not in SCALES:
+        raise ValueError(f"unknown scale {scale!r}; use small, medium, large or a number of penalty rows")
+    return SCALES[scale]
+
+
+def dataset_rows(penalty_rows: int) -> dict[str, int]:
+    """Rows of each action-like dataset for a penalty count (reference datasets are sized by the province)."""
+    return {
+        name: max(MINIMUM_ROWS, round(penalty_rows * ratio)) if name != "penalty" else penalty_rows
+        for name, ratio in RATIOS.items()
+    }
+
+
+def _stream(seed: int, name: str, purpose: int = 0) -> np.random.Generator:
+    # One independent stream per dataset and purpose: adding a dataset never shifts another's data.
+    return np.random.default_rng([seed, zlib.crc32(name.encode()), purpose])
+
+
+def _columns(
+    name: str, rng: np.random.Generator, province: Province, rows: dict[str, int], vocab: Vocabulary
+) -> dict[str, pl.Series]:
+    builders = {
+        "penalty": penalty.penalties,
+        "license": actions.licenses,
+        "inspection": actions.inspections,
+        "coercion": measures.coercions,
+        "levy": measures.levies,
+        "requisition": measures.requisitions,
+        "supervision": oversight.supervisions,
+        "complaint": oversight.complaints,
+    }
+    if name in builders:
+        return builders[name](rng, province, rows[name], vocab)
+    if name == "law":
+        return reference.laws(vocab)
+    if name == "matter":
+        return reference.matters(province, vocab)
+    if name == "agency":
+        return reference.agencies(province, vocab)
+    if name == "officer":
+        return reference.officers(province, vocab)
+    if name == "counterparty":
+        return reference.counterparties(province, vocab)
+    raise SynthError(f"no generator for dataset {name!r}")
+
+
+def generate(
+    out_dir: str | Path,
+    *,
+    seed: int = 0,
+    scale: str | int = "small",
+    error_rate: float = 0.0,
+    formats: Sequence[str] = ("csv",),
+    encoding: str = "utf-8",
+    headers: str = "name",
+    datasets: Iterable[str] | None = None,
+    standard: Standard | None = None,
+) -> SynthSummary:
+    """Generate the synthetic province's datasets into `out_dir`.
+
+    `scale`: small (~2,000 penalties), medium (~100,000), large (~1,000,000) or a penalty row count;
+    the other datasets are proportionate. `error_rate`: the share of rows of each dataset that get
+    exactly one injected error, listed in `truth.jsonl`. `formats`: any of csv, xlsx, jsonl.
+    `encoding`: CSV encoding (utf-8 or gb18030). `headers`: element names ("name") or Chinese titles
+    ("title"). `datasets`: a subset to generate (default: all 13).
+    """
+    started = time.perf_counter()
+    std = standard or packaged_standard()
+    formats = tuple(formats)
+    for fmt in formats:
+        if fmt not in FORMATS:
+            raise ValueError(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
+    if not 0.0 <= error_rate <= 1.0:
+        raise ValueError("error_rate must be between 0 and 1")
+    names = list(DATASET_NAMES) if datasets is None else [d for d in DATASET_NAMES if d in set(datasets)]
+    unknown = set(datasets or ()) - set(DATASET_NAMES)
+    if unknown:
+        raise ValueError(f"unknown dataset(s): {', '.join(sorted(unknown))}")
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    penalty_rows = rows_for_scale(scale)
+    rows = dataset_rows(penalty_rows)
+    # The counterparty pool grows with the records (repeat offenders keep it smaller than the records).
+    pool = int(min(400_000, max(1_500, penalty_rows * 0.3)))
+    province = build_province(_stream(seed, "province"), pool)
+    vocab = Vocabulary(std)
+    summary = SynthSummary(out_dir=out, seed=seed, penalty_rows=penalty_rows)
+    truth: dict[str, list[dict[str, object]]] = {fmt: [] for fmt in formats}
+    for name in names:
+        columns = _columns(name, _stream(seed, name), province, rows, vocab)
+        n = len(next(iter(columns.values())))
+        frame = assemble(std, name, columns, n)
+        if error_rate > 0:
+            frame, found = inject(std, name, frame, error_rate, _stream(seed, name, 1))
+            summary.errors[name] = len(found)
+            for fmt in formats:
+                base = first_row(fmt)
+                truth[fmt] += [
+                    {"dataset": name, "row": index + base, "field": f, "code": c} for index, f, c in found
+                ]
+        summary.rows[name] = frame.height
+        frame = headed(frame, std, name, headers)
+        for fmt in formats:
+            summary.paths.append(write(frame, out / f"{name}.{fmt}", fmt, encoding=encoding))
+        summary.files[name] = out / f"{name}.{formats[0]}"
+    if error_rate > 0:
+        summary.truth = _write_truth(out, formats, truth)
+    summary.seconds = time.perf_counter() - started
+    return summary
+
+
+def _write_truth(out: Path, formats: tuple[str, ...], truth: dict[str, list[dict[str, object]]]) -> Path:
+    """truth.jsonl numbers rows as the first format does; other formats with other numbering get
+    truth-<format>.jsonl (JSONL counts lines from 1, CSV/XLSX rows from 2 under the header)."""
+    main = out / TRUTH_FILE
+    for index, fmt in enumerate(formats):
+        path = main if index == 0 else out / f"truth-{fmt}.jsonl"
+        if index and first_row(fmt) == first_row(formats[0]):
+            continue
+        lines = [json.dumps(t, ensure_ascii=False, sort_keys=False) for t in truth[fmt]]
+        path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+    return main
+
+
+def load_truth(path: str | Path, dataset: str | None = None) -> dict[str, list[list[object]]]:
+    """Truth per dataset as sorted [row, field, code] lists — the shape of `Report.flat()`.
+
+    `path` is the truth file or the output directory (then its truth.jsonl is read).
+    """
+    file = Path(path)
+    if file.is_dir():
+        file = file / TRUTH_FILE
+    out: dict[str, list[list[object]]] = {}
+    for line in file.read_text(encoding="utf-8").splitlines():
+        if not line.strip():
+            continue
+        item = json.loads(line)
+        if dataset is None or item["dataset"] == dataset:
+            out.setdefault(item["dataset"], []).append([item["row"], item["field"], item["code"]])
+    for findings in out.values():
+        findings.sort()
+    if dataset is not None:
+        out.setdefault(dataset, [])
+    return out
