@@ -66,7 +66,7 @@ def _generate(rows: int, out: Path, fmt: str) -> Path:
     if not marker.exists():
         shutil.rmtree(target, ignore_errors=True)
         started = time.perf_counter()
-        generate(target, seed=1, scale=rows, error_rate=0.0, formats=(fmt,))
+        generate(target, seed=1, scale=rows, error_rate=0.0, formats=(fmt,), datasets=("penalty",))
         print(
             f"generated {rows:,} penalty rows as {fmt} in {time.perf_counter() - started:.1f} s",
             file=sys.stderr,

@@ -92,7 +92,7 @@ def test_standard_list_and_show() -> None:
 def test_standard_export_json_to_stdout_and_xlsx_to_file(tmp_path: Path) -> None:
     exported = run("standard", "export", "--format", "json")
     assert exported.returncode == 0
-    assert "penalty" in json.loads(exported.stdout)["datasets"]
+    assert "penalty" in [d["name"] for d in json.loads(exported.stdout)["datasets"]]
     target = tmp_path / "模板.xlsx"
     made = run("standard", "export", "--format", "xlsx", "--dataset", "penalty", "--out", str(target))
     assert made.returncode == 0 and target.stat().st_size > 0

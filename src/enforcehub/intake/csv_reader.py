@@ -188,6 +188,7 @@ def _inspect(f: BinaryIO, name: str, bom_len: int, max_line: int,
     starts = np.concatenate(([0], ends[:-1] + 1)).astype(np.int64)
 
     def record(i: int) -> str:
+        """Text of the i-th record of the sample."""
         return buf[int(starts[i]): int(ends[i]) + 1].decode(codec)
 
     # Only the first non-blank records matter; decoding the whole sample would be wasted work.

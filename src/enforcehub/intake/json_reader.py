@@ -93,6 +93,7 @@ class _Text:
         self.line_base, self.col_base = 1, 0  # line and column of buf[0]
 
     def fill(self, at_least: int = READ_CHARS) -> None:
+        """Drop consumed text (keeping line/column counts right) and append at least ``at_least`` more."""
         if self.pos > READ_CHARS:
             dropped = self.buf[: self.pos]
             newlines = dropped.count("\n")
@@ -116,6 +117,7 @@ class _Text:
         self.eof = not block
 
     def where(self, index: int) -> tuple[int, int]:
+        """1-based (line, column) in the file of ``buf[index]``."""
         seg = self.buf[:index]
         newlines = seg.count("\n")
         if newlines:
@@ -135,6 +137,7 @@ class _Text:
             self.fill()
 
     def invalid(self, index: int, what_zh: str, what_en: str) -> ReadError:
+        """An 'invalid-json' error located at ``buf[index]``."""
         line, col = self.where(index)
         return ReadError(
             "invalid-json", f"{self.name}：JSON 格式错误，第 {line} 行第 {col} 列：{what_zh}。",
@@ -168,6 +171,7 @@ class _Text:
             self.fill(len(self.buf) - self.pos)  # grow geometrically: a long item is re-parsed O(log n) times
 
     def too_long(self, limit: int) -> ReadError:
+        """A 'line-too-long' error for the record starting at the cursor."""
         line, _ = self.where(self.pos)
         return ReadError(
             "line-too-long", f"{self.name}：从第 {line} 行开始的一条记录超过 {fmt_size(limit)}。",

@@ -99,8 +99,8 @@ def choose_header(
     Without ``expected`` the first non-empty row is the header, except that leading rows with a
     single filled cell above wider rows are taken as titles. With ``expected``, the first row whose
     non-empty cells are mostly (more than half) known headers wins; failing that the row with the
-    most known headers (at least two: a header with many renamed columns); failing that the first
-    row, with a notice so the sender learns that none of the headers were recognised.
+    most known headers (at least two: a header with many renamed columns); failing that the row
+    chosen as without ``expected``, with a notice so the sender learns no header was recognised.
     """
     if not rows:
         return 0, None
@@ -121,8 +121,9 @@ def choose_header(
     best = max(range(len(scores)), key=lambda i: (scores[i], -i))
     if scores[best] >= 2:
         return best, _title_notice(rows, best)
-    row = rows[0][0]
-    return 0, ReaderNotice(
+    index, _ = choose_header(rows, None)  # same fallback as without the callable (titles skipped)
+    row = rows[index][0]
+    return index, ReaderNotice(
         "header-not-recognized",
         f"前 {len(scores)} 个非空行中没有找到可识别的表头，已把第 {row} 行当作表头。",
         f"No row among the first {len(scores)} non-empty rows looks like a known header; row {row} is used.",

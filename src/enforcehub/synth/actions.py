@@ -50,10 +50,14 @@ class CatalogueEntry(Protocol):
     """What every catalogue entry has: the field of the agencies that use it and a relative weight."""
 
     @property
-    def field(self) -> str: ...
+    def field(self) -> str:
+        """The field of the agencies that use the entry."""
+        ...
 
     @property
-    def weight(self) -> float: ...
+    def weight(self) -> float:
+        """How often the entry occurs relative to its siblings."""
+        ...
 
 
 def kind_per_row(rng: np.random.Generator, field: np.ndarray, kinds: Sequence[CatalogueEntry]) -> np.ndarray:
@@ -110,7 +114,7 @@ def licenses(rng: np.random.Generator, province: Province, n: int, vocab: Vocabu
 
     region = who.agencies["region_code"]
     day = pl.Series(decision.astype("datetime64[D]"))
-    place = concat(pl.Series(province_city_names(province, who.agencies["city"])), who.parties["address"])
+    place = concat(pl.Series(province_city_names(province, who.parties["city"])), who.parties["address"])
     slots = {
         "region": region,
         "region2": region.str.slice(0, 4),
@@ -248,7 +252,7 @@ def inspections(
     problem = pl.Series(fill(PROBLEMS, rng.integers(0, len(PROBLEMS), n)).tolist())
     description = fill_groups(list(RESULT_TEXT), result, {"problem": problem})
     parties = who.parties
-    address = concat(pl.Series(province_city_names(province, who.agencies["city"])), parties["address"])
+    address = concat(pl.Series(province_city_names(province, who.parties["city"])), parties["address"])
     kind_names = fill([k.name for k in kinds], kind)
     # 双随机 plans are numbered per division, year and month (SSJ-440106-2025-03).
     month = pl.Series(day.astype("datetime64[D]")).dt.month().cast(pl.Utf8).str.zfill(2)

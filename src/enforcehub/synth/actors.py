@@ -32,14 +32,17 @@ class Actors:
 
     @property
     def field(self) -> npt.NDArray[np.str_]:
+        """The enforcement field of each record's agency."""
         return self.agencies["field"].to_numpy().astype(str)
 
     @functools.cached_property
     def category(self) -> npt.NDArray[np.str_]:
+        """The counterparty category (行政相对人类别) of each record."""
         return self.parties["category"].to_numpy().astype(str)
 
     @functools.cached_property
     def person(self) -> Bools:
+        """Whether each record's counterparty is a natural person."""
         return np.asarray(self.category == PERSON)
 
 

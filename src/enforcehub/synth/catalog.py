@@ -6,7 +6,8 @@ its text contains the `keyword` (so 食品安全法 第一百二十四条 really
 article). Where a revision renumbered an article, `since` gives the number per version.
 
 Fact templates use placeholders filled per row: {vdate} 违法日期 (2025年3月12日), {vmonth}
-(2025年3月), {place} 地址, {value} 货值金额, {gain} 违法所得, {plate} 车牌, {count} a small count,
+(2025年3月), {place} 地址, {value} 货值金额, {gain} 违法所得, {invest} 工程价款/投资额, {plate} 车牌,
+{count} a small count,
 and any name in `options` (drawn per row from that violation's own list).
 """
 
@@ -344,7 +345,7 @@ VIOLATIONS: tuple[Violation, ...] = (
         "建设项目未批先建",
         "对建设项目环境影响评价文件未经批准擅自开工建设的行政处罚",
         (
-            "经查，当事人{process}建设项目环境影响报告表未经审批，于{vmonth}擅自开工建设，项目总投资{value}元。",
+            "经查，当事人{process}建设项目环境影响报告表未经审批，于{vmonth}擅自开工建设，项目总投资{invest}元。",
         ),
         Cite("环境影响评价法", 25, "不得开工建设"),
         Cite("环境影响评价法", 31, "擅自开工建设", "第一款"),
@@ -641,7 +642,7 @@ VIOLATIONS: tuple[Violation, ...] = (
         "housing",
         "未取得施工许可证擅自施工",
         "对建设单位未取得施工许可证擅自施工的行政处罚",
-        ("经查，当事人{project}项目未取得施工许可证，于{vmonth}擅自开工建设，工程合同价款{value}元。",),
+        ("经查，当事人{project}项目未取得施工许可证，于{vmonth}擅自开工建设，工程合同价款{invest}元。",),
         Cite("建筑法", 7, "施工许可证", "第一款"),
         Cite("建设工程质量管理条例", 57, "施工许可证"),
         _k(

@@ -35,12 +35,16 @@ def inject(
         return frame, []
     count = min(frame.height, max(1, round(rate * frame.height)))
     rows = np.sort(rng.choice(frame.height, size=count, replace=False))
-    # Least-used kind first (ties in a seeded random order): every kind the data allows gets its
-    # turn, also the ones that fit only a few rows (status-reason-missing needs a 变更/撤销 record).
-    # A kind whose candidates the oracle keeps refusing (a structural twin on another field) slides
-    # back, so it is not retried expensively on every row.
+    # Least-used finding code first, then least-used field of it (ties in a seeded random order):
+    # every kind the data allows gets its share, also the ones that fit only a few rows
+    # (status-reason-missing needs a 变更/撤销 record). A mutation whose candidates the oracle keeps
+    # refusing (a structural twin on another field) slides back, so it is not retried on every row.
     rank = rng.permutation(len(mutations))
+    codes = sorted({m.code for m in mutations})
+    code_of = np.asarray([codes.index(m.code) for m in mutations])
+    code_used = np.zeros(len(codes), dtype=np.float64)
     used = np.zeros(len(mutations), dtype=np.float64)
+    refused = np.zeros(len(mutations), dtype=np.float64)
     found: list[tuple[int, str, str]] = []
     updates: dict[str, tuple[list[int], list[str | None]]] = {}
     for index, record in zip(rows.tolist(), frame[rows].to_dicts(), strict=True):
@@ -49,15 +53,16 @@ def inject(
                 f"{dataset_name} row {index}: the clean record already has findings "
                 f"{oracle.findings(record)}; fix the generator"
             )
-        for choice in np.lexsort((rank, used)).tolist():
+        for choice in np.lexsort((rank, used, code_used[code_of] + refused)).tolist():
             accepted = _first_accepted(mutations[choice], record, rng, oracle)
             if accepted is None:
                 continue
             if accepted is REFUSED:
-                used[choice] += 0.25
+                refused[choice] += 0.25
                 continue
             candidate, errors = accepted
             used[choice] += 1
+            code_used[code_of[choice]] += 1
             found += [(index, f, c) for f, c in sorted(errors)]
             for name, value in candidate.items():
                 if value != record[name]:

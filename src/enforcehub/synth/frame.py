@@ -35,9 +35,12 @@ class Vocabulary:
         return self._labels[codeset]
 
     def label(self, codeset: str, label: str) -> str:
-        """`label` itself, after checking the code set has it (labels read better than codes in a demo)."""
+        """What to write for `label`: the label itself (it reads better than a code in a demo) when the
+        code set accepts labels on input, else its code; an unknown label is an error."""
         if label not in self._codes(codeset):
             raise SynthError(f"code set {codeset!r} has no label {label!r}")
+        if not self.standard.codesets[codeset].labels_accepted:
+            return self._codes(codeset)[label]
         return label
 
     def code(self, codeset: str, label: str) -> str:
@@ -50,10 +53,10 @@ class Vocabulary:
     def item(self, codeset: str, label: str) -> str:
         """The spelling of one item of a multi-valued field: the label, or the code when the label
         contains a separator (如“事实不清、证据不足”, which would split at 、)."""
-        self.label(codeset, label)
-        if any(sep in label for sep in self._separators):
+        written = self.label(codeset, label)
+        if any(sep in written for sep in self._separators):
             return self.code(codeset, label)
-        return label
+        return written
 
     def items(self, codeset: str, labels: Iterable[str]) -> str:
         """A multi-valued cell: items joined with ';' (the standard's output separator)."""

@@ -166,7 +166,7 @@ def levies(rng: np.random.Generator, province: Province, n: int, vocab: Vocabula
     paid = np.where(
         np.isnat(service) | (rng.random(n) < 0.1), NAT, until_today(add_days(service, rng.integers(0, 25, n)))
     )
-    place = concat(pl.Series(province_city_names(province, who.agencies["city"])), who.parties["address"])
+    place = concat(pl.Series(province_city_names(province, who.parties["city"])), who.parties["address"])
     count = pl.Series(rng.integers(3, 40, n).astype(str).tolist())
     prop = fill_groups([k.property or "-" for k in kinds], kind, {"place": place, "count": count})
     certs, _ = officer_certs(rng, province, agency, np.full(n, 2))

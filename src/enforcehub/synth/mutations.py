@@ -86,13 +86,13 @@ def _element_mutations(element: Element, oracle: Oracle, rule_codes: set[str]) -
         # Characters patterns usually refuse: a leading '#', a trailing '?' (mojibake), '<'.
         out.append(Mutation("pattern", name, present(lambda v, _g, _r: ["#" + v[1:], v + "?", "<" + v[1:]])))
     if element.type == "code":
-        twins = frozenset({"division-code"}) if element.check == "division-code" else frozenset()
+        # The validator reports a division outside the current codes as division-code, whichever
+        # way the element asks for it (codeset: divisions or check: division-code).
         out.append(
             Mutation(
-                "code-not-in-set",
+                "division-code" if element.codeset == "divisions" else "code-not-in-set",
                 name,
-                present(lambda v, _g, _r: [v + ";未知代码"] if element.multiple else ["未知代码"]),
-                twins,
+                present(lambda v, _g, _r: [v + ";未知代码"] if element.multiple else ["未知代码", "449999"]),
             )
         )
     invalid = INVALID_CODES.get(element.type)
@@ -115,8 +115,8 @@ def _element_mutations(element: Element, oracle: Oracle, rule_codes: set[str]) -
     if element.check in ("uscc", "resident-id", "org-code"):
         out += _semantic_mutations(element.check, name, lambda _r: True)
     elif element.check == "division-code":
-        twins = frozenset({"code-not-in-set"}) if element.codeset == "divisions" else frozenset()
-        out.append(Mutation("division-code", name, present(lambda v, _g, _r: ["449999", "441999"]), twins))
+        if element.codeset != "divisions":  # otherwise the code-set mutation above covers it
+            out.append(Mutation("division-code", name, present(lambda v, _g, _r: ["449999", "441999"])))
     elif element.check == "law-citation":
         out += _law_mutations(name, oracle)
     return out

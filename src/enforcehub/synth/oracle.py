@@ -28,6 +28,7 @@ from enforcehub.validate.identifiers import (
 )
 
 Record = dict[str, str | None]
+DIVISIONS = "divisions"
 Finding = tuple[str, str]  # (field, code)
 TRUE_WORDS = ("true", "t", "1", "y", "yes", "是", "对")
 FALSE_WORDS = ("false", "f", "0", "n", "no", "否", "不是")
@@ -79,6 +80,7 @@ class Oracle:
 
     @cached_property
     def elements(self) -> dict[str, Element]:
+        """The dataset's elements by name."""
         return {e.name: e for e in self.dataset.elements}
 
     @cached_property
@@ -95,17 +97,20 @@ class Oracle:
 
     @cached_property
     def as_of(self) -> str | None:
+        """The element whose date a legal basis is judged on (decision date, inspection time …)."""
         return next((n for n in AS_OF_CANDIDATES if n in self.elements), None)
 
     # --- values -----------------------------------------------------------------------------
 
     def items(self, raw: str) -> list[str]:
+        """The items of a multi-valued cell (any of the standard's separators, blanks dropped)."""
         text = raw
         for sep in self.standard.meta.multi_value_separators:
             text = text.replace(sep, ";")
         return [item.strip() for item in text.split(";") if item.strip()]
 
     def code_of(self, codeset: str, raw: str) -> str | None:
+        """The code an input spelling stands for, or None when the code set does not accept it."""
         cs = self.standard.codesets[codeset]
         for prefix in cs.prefix_values:
             if raw.startswith(prefix):
@@ -132,6 +137,7 @@ class Oracle:
         return raw
 
     def moment(self, record: Record, name: str) -> dt.datetime | None:
+        """A date or datetime field as a datetime (dates at midnight), None when absent or invalid."""
         value = self.typed(self.elements[name], record.get(name))
         if isinstance(value, dt.datetime):
             return value
@@ -142,6 +148,7 @@ class Oracle:
     # --- conditions -------------------------------------------------------------------------
 
     def holds(self, cond: Condition | None, record: Record) -> bool:
+        """Whether a `when` condition holds for a record (absent values never match `in`)."""
         if cond is None:
             return True
         if cond.all is not None:
@@ -211,7 +218,8 @@ class Oracle:
         if element.type == "code" and element.codeset:
             values = self.items(raw) if element.multiple else [raw]
             if any(self.code_of(element.codeset, v) is None for v in values):
-                add(name, "code-not-in-set")
+                # A division outside the current Guangdong codes is one finding with its own code.
+                add(name, "division-code" if element.codeset == DIVISIONS else "code-not-in-set")
         invalid = {
             "date": "invalid-date",
             "datetime": "invalid-datetime",
@@ -226,7 +234,11 @@ class Oracle:
             self._bounds(element, value, raw, add)
         if element.check in ("uscc", "resident-id", "org-code"):
             self._semantic(element.check, name, raw, add)
-        elif element.check == "division-code" and raw not in self._current_divisions:
+        elif (
+            element.check == "division-code"
+            and element.codeset != DIVISIONS
+            and raw not in self._current_divisions
+        ):
             add(name, "division-code")
         elif element.check == "law-citation":
             self._law(name, raw, record, add)
@@ -345,9 +357,11 @@ class Oracle:
 
 
 def _code_mapping(codeset: CodeSet) -> dict[str, str]:
+    """Accepted spellings → code; a code set may accept its codes only (divisions: 广州市 is no code)."""
     mapping: dict[str, str] = {}
     for code in codeset.codes:
-        for spelling in (code.label, *code.aliases, code.code):
+        spellings = (code.label, *code.aliases, code.code) if codeset.labels_accepted else (code.code,)
+        for spelling in spellings:
             mapping[spelling] = code.code
     return mapping
 

@@ -140,8 +140,8 @@ def penalties(
     valid_until = add_days(decision, period)
 
     parties = who.parties
-    place = concat(pl.Series(province_city_names(province, who.agencies["city"])), parties["address"])
-    facts = _facts(rng, vio, dates["violation"], place, gain, goods_value, who.agencies["city"])
+    place = concat(pl.Series(province_city_names(province, who.parties["city"])), parties["address"])
+    facts = _facts(rng, vio, dates["violation"], place, gain, goods_value, who.parties["city"])
     cert = _licence_refs(rng, vio, who.agencies["region_code"], parties["uscc"])
     content = _content(rng, has, fine, gain, cert, summary)
     matters = province.matters.filter(pl.col("type") == "AP")
@@ -212,7 +212,7 @@ def penalties(
         "publish": yes_no(publish),
         "sensitive": yes_no(np.zeros(n, dtype=bool)),
         "counterparty_address": concat(
-            pl.Series(province_city_names(province, who.agencies["city"])), parties["address"]
+            pl.Series(province_city_names(province, who.parties["city"])), parties["address"]
         ),
         "remarks": text(np.where(rng.random(n) < 0.05, "当事人已主动改正违法行为", "")),
     }
@@ -340,6 +340,7 @@ def _facts(
         "place": place,
         "gain": money_strings(gain),
         "value": money_strings(value),
+        "invest": money_strings(round_money(log_uniform(rng, 300_000, 30_000_000, n))),
         "count": pl.Series(rng.integers(2, 10, n).astype(str).tolist()),
         "plate": plates(rng, city.to_numpy().astype(str)),
     }

@@ -152,6 +152,8 @@ def cite_text(cites: tuple[Cite, ...], on: dt.date) -> str:
         article = (
             f"第{int_to_chinese_numeral(cite.article_on(version.effective_from.isoformat()))}条{cite.clause}"
         )
+        if cite.law == last_law and parts and parts[-1].endswith(article):
+            continue  # one article both forbids and punishes (城市市容和环境卫生管理条例 第三十四条)
         parts.append(article if cite.law == last_law else f"《{version.title}》{article}")
         last_law = cite.law
     return "、".join(parts)

@@ -14,8 +14,9 @@ from enforcehub.standard.registry import LawRegistry
 from enforcehub.synth import ids
 from enforcehub.synth.common import concat, fill, text, yes_no
 from enforcehub.synth.frame import Vocabulary
-from enforcehub.synth.parties import PERSON
+from enforcehub.synth.parties import PERSON, addresses
 from enforcehub.synth.province import JUSTICE, Province, department_of
+from enforcehub.synth.world import TOWNS
 
 LEVELS = {"法律": "法律", "行政法规": "行政法规", "部门规章": "部门规章", "地方性法规": "地方性法规"}
 # Where a local regulation applies: the province, or the city (经济特区 and 横琴 included) named in it.
@@ -125,6 +126,29 @@ def matters(province: Province, vocab: Vocabulary) -> dict[str, pl.Series]:
 
 
 STREETS = ("城南", "城北", "东湖", "西湖", "新华", "中山", "金沙", "龙华", "南岗", "北江")
+# Telephone area codes of the prefectures (the province's offices sit in Guangzhou: 020).
+AREA_CODES = {
+    "440100": "020", "440200": "0751", "440300": "0755", "440400": "0756", "440500": "0754",
+    "440600": "0757", "440700": "0750", "440800": "0759", "440900": "0668", "441200": "0758",
+    "441300": "0752", "441400": "0753", "441500": "0660", "441600": "0762", "441700": "0662",
+    "441800": "0763", "441900": "0769", "442000": "0760", "445100": "0768", "445200": "0663",
+    "445300": "0766",
+}  # fmt: skip
+
+
+def _office_addresses(rng: np.random.Generator, province: Province, table: pl.DataFrame) -> pl.Series:
+    """广州市天河区华利路59号-style office addresses in the agency's own division."""
+    names = {
+        p.code: p.city_name + (p.name if p.code != p.city else "")
+        for p in province.cities + province.counties
+    }
+    names["440000"] = "广州市越秀区"
+    place = np.asarray([names.get(code, "") for code in table["region_code"].to_list()])
+    cities = table["city"].to_numpy().astype(str)
+    street = addresses(rng, place, cities)
+    # In 东莞/中山 the address starts at the town (长安镇…): put the city in front.
+    town_city = np.isin(cities, list(TOWNS))
+    return pl.Series(np.where(town_city, np.char.add(place, street), street).tolist(), dtype=pl.Utf8)
 
 
 def agencies(province: Province, vocab: Vocabulary) -> dict[str, pl.Series]:
@@ -163,8 +187,12 @@ def agencies(province: Province, vocab: Vocabulary) -> dict[str, pl.Series]:
                 "《中华人民共和国行政处罚法》第十七条；本级机构编制部门批准的“三定”规定",
             )
         ),
-        "address": concat(table["name"].str.slice(0, 3), "政务服务中心办公区"),
-        "phone": concat("020-", pl.Series(rng.integers(30000000, 89999999, n).astype(str).tolist())),
+        "address": _office_addresses(rng, province, table),
+        "phone": concat(
+            pl.Series([AREA_CODES.get(c, "020") for c in table["city"].to_list()], dtype=pl.Utf8),
+            "-",
+            pl.Series(rng.integers(20000000, 89999999, n).astype(str).tolist()),
+        ),
         "established_date": pl.Series(established).cast(pl.Utf8),
         "status": text(np.full(n, vocab.label("agency_status", "有效"))),
     }

@@ -50,8 +50,17 @@ def write(frame: pl.DataFrame, path: Path, fmt: str, *, encoding: str = "utf-8")
     return path
 
 
+XLSX_MAX_RECORDS = 1_048_575  # a worksheet has 1,048,576 rows, one of them the header
+
+
 def _write_xlsx(frame: pl.DataFrame, path: Path) -> None:
     import xlsxwriter
+
+    if frame.height > XLSX_MAX_RECORDS:
+        raise ValueError(
+            f"{path.name}: {frame.height:,} records do not fit one worksheet ({XLSX_MAX_RECORDS:,} at most); "
+            "use csv or jsonl, or a smaller scale"
+        )
 
     # constant_memory streams rows to disk, so a large sheet does not sit in memory; every cell is
     # written as text so codes like 01 keep their leading zero.

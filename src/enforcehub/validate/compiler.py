@@ -77,7 +77,9 @@ _RIC_CODES = (
     (ids.BAD_REGION, "resident-id-region", "error"),
 )
 _ORG_CODES = ((ids.BAD_FORMAT, "org-code-format", "error"), (ids.BAD_CHECKSUM, "org-code-checksum", "error"))
-_AS_OF_CANDIDATES = ("decision_date", "inspection_time", "received_date", "version_date", "effective_from")
+_AS_OF_CANDIDATES = (
+    "decision_date", "inspection_time", "received_date", "start_date", "version_date", "effective_from"
+)
 
 
 def _kernel(fn: Callable[[pa.Array], np.ndarray[Any, Any]]) -> Callable[[pl.Series], pl.Series]:

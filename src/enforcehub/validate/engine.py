@@ -196,7 +196,7 @@ def validate_file(
     table = open_table(Path(path), sheet=sheet, expected_headers=is_known_header(dataset))
 
     def counted(chunks: Iterable[pl.DataFrame]) -> Iterator[pl.DataFrame]:
-        for chunk in chunks:
+        for chunk in coalesce(chunks, chunk_rows):
             if progress is not None:
                 progress(chunk.height)
             yield chunk
@@ -220,6 +220,21 @@ def validate_file(
         for n in table.notices
     ]
     return report
+
+
+def coalesce(chunks: Iterable[pl.DataFrame], rows: int) -> Iterator[pl.DataFrame]:
+    """Join the reader's small blocks into chunks of about `rows` rows: each check has a fixed cost per
+    chunk, so fewer, larger chunks are faster while memory stays bounded by `rows`."""
+    pending: list[pl.DataFrame] = []
+    count = 0
+    for chunk in chunks:
+        pending.append(chunk)
+        count += chunk.height
+        if count >= rows:
+            yield pl.concat(pending, how="vertical", rechunk=False)
+            pending, count = [], 0
+    if pending:
+        yield pl.concat(pending, how="vertical", rechunk=False)
 
 
 def validate_records(

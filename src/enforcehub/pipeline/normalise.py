@@ -1,0 +1,77 @@
+"""Turn validated rows into the stored form: canonical values, business key, content hash.
+
+Stored values are the standard's canonical ones: codes (not labels), ISO dates, amounts in the
+standard's unit (万元 already converted), booleans as true/false, multi-valued codes joined by ';'.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+import polars as pl
+
+from enforcehub.standard.model import Dataset, Standard
+from enforcehub.validate.columns import code_mapping, normalised, separators_class, typed
+
+KEY = "__key"
+CONTENT = "__content"
+ACT_DATE_CANDIDATES = ("decision_date", "inspection_time", "received_date", "start_date", "version_date")
+COUNTERPARTY_CANDIDATES = ("counterparty_uscc", "id_number", "counterparty_code")
+
+
+def canonical_columns(standard: Standard, dataset: Dataset) -> list[pl.Expr]:
+    """One expression per element giving its canonical string value (null when empty)."""
+    columns: list[pl.Expr] = []
+    separators = separators_class(standard.meta.multi_value_separators)
+    for element in dataset.elements:
+        raw = pl.col(element.name)
+        match element.type:
+            case "code" if element.multiple:
+                assert element.codeset is not None
+                mapping = code_mapping(standard.codesets[element.codeset])
+                value = (
+                    raw.str.replace_all(separators, ";")
+                    .str.split(";")
+                    .list.eval(pl.element().str.strip_chars())
+                    .list.eval(pl.element().filter(pl.element() != ""))
+                    .list.eval(pl.element().replace(mapping))
+                    .list.join(";")
+                )
+            case "code":
+                value = pl.col(normalised(element.name))
+            case "date":
+                value = pl.col(typed(element.name)).dt.strftime("%Y-%m-%d")
+            case "datetime":
+                value = pl.col(typed(element.name)).dt.strftime("%Y-%m-%d %H:%M:%S")
+            case "decimal":
+                digits = element.precision[1] if element.precision else 6
+                value = pl.col(typed(element.name)).round(digits).cast(pl.Utf8)
+            case "integer":
+                value = pl.col(typed(element.name)).cast(pl.Utf8)
+            case "boolean":
+                value = pl.when(pl.col(typed(element.name))).then(pl.lit("true")).otherwise(
+                    pl.when(pl.col(typed(element.name)).is_not_null()).then(pl.lit("false"))
+                )
+            case _:
+                value = raw
+        columns.append(value.alias(element.name))
+    return columns
+
+
+def stored_frame(standard: Standard, dataset: Dataset, frame: pl.DataFrame) -> pl.DataFrame:
+    """Canonical values of valid rows plus __row__, the business key and the content JSON."""
+    canonical = frame.select(pl.col("__row__"), *canonical_columns(standard, dataset))
+    names = list(dataset.names)
+    return canonical.with_columns(
+        pl.concat_str([pl.col(k).fill_null("") for k in dataset.key], separator="|").alias(KEY),
+        pl.struct(names).struct.json_encode().alias(CONTENT),
+    )
+
+
+def content_hashes(contents: list[str]) -> list[str]:
+    """A stable 128-bit hash of each canonical JSON (polars' own hash is not stable across versions)."""
+    return [hashlib.blake2b(c.encode(), digest_size=16).hexdigest() for c in contents]
+
+
+def first_present(dataset: Dataset, candidates: tuple[str, ...]) -> str | None:
+    return next((name for name in candidates if name in dataset.names), None)

@@ -1,0 +1,68 @@
+"""One Settings object for the whole hub (env prefix ENFORCEHUB_, an optional TOML config file).
+
+Nothing happens at import time: `Settings()` is built by the command or the app's lifespan.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from enforcehub.errors import EnforcehubError
+
+DEV_SECRET = "dev-insecure-signing-secret"
+
+
+class SettingsError(EnforcehubError):
+    code = "settings-invalid"
+
+
+class Settings(BaseSettings):
+    """Where the hub keeps its data, who it is, and how it talks to the world."""
+
+    model_config = SettingsConfigDict(env_prefix="ENFORCEHUB_", extra="ignore", toml_file=None)
+
+    data_dir: Path = Path("enforcehub-data")
+    database_url: str | None = Field(default=None, description="postgresql+psycopg://… ; default: SQLite in data_dir")
+    hub_id: str = "gd-province"
+    level: Literal["province", "city"] = "province"
+    region: str = "440000"
+    environment: Literal["development", "production", "test"] = "development"
+    signing_secret: str = DEV_SECRET
+    max_upload_mb: int = 2048
+    max_json_mb: int = 64
+    background_rows: int = 20_000  # submissions above this many bytes/rows go to the background worker
+    host: str = "127.0.0.1"
+    port: int = 8000
+
+    @field_validator("region")
+    @classmethod
+    def _region_is_a_division(cls, value: str) -> str:
+        if not re.fullmatch(r"44\d{4}", value):
+            raise ValueError("region must be a 6-digit Guangdong division code (440000, 440100, …)")
+        return value
+
+    @model_validator(mode="after")
+    def _no_default_secret_in_production(self) -> Settings:
+        if self.environment == "production" and self.signing_secret == DEV_SECRET:
+            raise ValueError("ENFORCEHUB_SIGNING_SECRET must be set in production")
+        return self
+
+    @property
+    def url(self) -> str:
+        """The SQLAlchemy URL: the configured one, or SQLite (WAL) in the data directory."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+pysqlite:///{(self.data_dir / 'enforcehub.sqlite3').resolve()}"
+
+    @property
+    def archive_dir(self) -> Path:
+        return self.data_dir / "archive"
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.url.startswith("postgresql")

@@ -1,0 +1,1 @@
+"""The thematic database: tables, migrations and every SQL statement of the hub."""

@@ -1,0 +1,174 @@
+"""The thematic database's tables (SQLAlchemy Core). Alembic migrations create exactly these.
+
+Nothing is ever deleted: a record's history is its versions; a change is a row in `changes`
+whose `seq` grows in commit order (see docs/architecture.md, "The change log").
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+ID = BigInteger().with_variant(Integer(), "sqlite")  # SQLite's rowid alias needs INTEGER
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", ID, primary_key=True, autoincrement=True),
+    Column("prefix", String(16), nullable=False, unique=True),  # shown in lists; the lookup key
+    Column("key_hash", String(64), nullable=False),  # sha256 of the whole key (keys are 256-bit random)
+    Column("role", String(16), nullable=False),  # admin agency platform consumer supervisor hub
+    Column("name", String(200), nullable=False, default=""),
+    Column("agency_uscc", String(18)),
+    Column("region", String(6)),
+    Column("consumer", String(64)),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("revoked_at", DateTime(timezone=True)),
+)
+
+submissions = Table(
+    "submissions",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("dataset", String(32), nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("filename", String(255)),
+    Column("format", String(8), nullable=False),
+    Column("channel", String(16), nullable=False),  # api file platform relay
+    Column("policy", String(32), nullable=False),  # accept-valid-rows | reject-submission
+    Column("principal_id", ID, ForeignKey("api_keys.id")),
+    Column("principal", String(200), nullable=False),
+    Column("source_system", String(200)),
+    Column("origin_hub", String(64), nullable=False),
+    Column("status", String(16), nullable=False),  # received processing done failed
+    Column("duplicate_of", String(32)),
+    Column("received", Integer, nullable=False, default=0),
+    Column("accepted", Integer, nullable=False, default=0),
+    Column("rejected", Integer, nullable=False, default=0),
+    Column("created", Integer, nullable=False, default=0),
+    Column("updated", Integer, nullable=False, default=0),
+    Column("unchanged", Integer, nullable=False, default=0),
+    Column("revoked", Integer, nullable=False, default=0),
+    Column("errors", Integer, nullable=False, default=0),
+    Column("warnings", Integer, nullable=False, default=0),
+    Column("failure", Text),  # why a submission failed (code: message)
+    Column("received_at", DateTime(timezone=True), nullable=False),
+    Column("finished_at", DateTime(timezone=True)),
+    Column("signature", String(128)),
+    Index(None, "sha256", "dataset"),
+    Index(None, "status"),
+)
+
+findings = Table(
+    "findings",
+    metadata,
+    Column("id", ID, primary_key=True, autoincrement=True),
+    Column("submission_id", String(32), ForeignKey("submissions.id"), nullable=False),
+    Column("row", Integer, nullable=False),
+    Column("field", String(64), nullable=False),
+    Column("code", String(64), nullable=False),
+    Column("severity", String(8), nullable=False),
+    Column("message", Text, nullable=False),
+    Column("value", Text),
+    Index(None, "submission_id", "row"),
+)
+
+records = Table(
+    "records",
+    metadata,
+    Column("id", ID, primary_key=True, autoincrement=True),
+    Column("dataset", String(32), nullable=False),
+    Column("business_key", String(400), nullable=False),
+    Column("version_no", Integer, nullable=False),
+    Column("content_hash", String(32), nullable=False),
+    Column("current_version_id", ID),
+    Column("agency_uscc", String(18)),
+    Column("region", String(6)),
+    Column("counterparty_code", String(64)),
+    Column("act_date", Date),
+    Column("status", String(16)),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("dataset", "business_key"),
+    Index(None, "dataset", "region", "id"),
+    Index(None, "counterparty_code"),
+    Index(None, "dataset", "agency_uscc"),
+)
+
+versions = Table(
+    "versions",
+    metadata,
+    Column("id", ID, primary_key=True, autoincrement=True),
+    Column("record_id", ID, ForeignKey("records.id"), nullable=False),
+    Column("version_no", Integer, nullable=False),
+    Column("content_hash", String(32), nullable=False),
+    Column("data", Text, nullable=False),  # the normalised record as canonical JSON
+    Column("status", String(16)),
+    Column("submission_id", String(32), ForeignKey("submissions.id"), nullable=False),
+    Column("row", Integer),
+    Column("principal", String(200), nullable=False),
+    Column("channel", String(16), nullable=False),
+    Column("source_system", String(200)),
+    Column("origin_hub", String(64), nullable=False),
+    Column("origin_submission", String(64)),  # a relayed version keeps the city's submission id
+    Column("received_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("record_id", "version_no"),
+)
+
+changes = Table(
+    "changes",
+    metadata,
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),  # commit-ordered, see store.changes
+    Column("dataset", String(32), nullable=False),
+    Column("record_id", ID, nullable=False),
+    Column("version_id", ID, nullable=False),
+    Column("kind", String(16), nullable=False),  # created updated revoked
+    Column("region", String(6)),
+    Column("submission_id", String(32), nullable=False),
+    Column("committed_at", DateTime(timezone=True), nullable=False),
+    Index(None, "dataset", "seq"),
+)
+
+# One row: the last change sequence number handed out. Writers lock it to number their changes,
+# so sequence order is commit order (a later commit can never take a smaller number).
+change_counter = Table(
+    "change_counter",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("last_seq", BigInteger, nullable=False),
+)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", ID, primary_key=True, autoincrement=True),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("principal", String(200), nullable=False),
+    Column("action", String(64), nullable=False),
+    Column("target", String(400), nullable=False),
+    Column("detail", Text),
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+)
