@@ -1,8 +1,34 @@
 #!/usr/bin/env bash
 # Install everything the tests need on a fresh machine, then run every check the project has.
+#
+# System packages (Debian, as root): PostgreSQL for the real-database tests and chromium for the
+# browser tests, in one apt-get call when either is missing. A throwaway PostgreSQL cluster
+# (scripts/pg.sh) runs for the duration of pytest; its URL is exported as ENFORCEHUB_TEST_PG_URL.
+# Set ENFORCEHUB_TEST_PG_URL yourself to test against a server you run instead.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# --- system packages ---------------------------------------------------------------------------------
+apt_packages=()
+bash scripts/pg.sh bindir >/dev/null 2>&1 || apt_packages+=(postgresql)
+[ -x /usr/bin/chromium ] || apt_packages+=(chromium fonts-liberation)
+if [ "${#apt_packages[@]}" -gt 0 ]; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+        echo "== apt-get install ${apt_packages[*]}"
+        export DEBIAN_FRONTEND=noninteractive
+        apt-get update -qq
+        apt-get install -y -qq --no-install-recommends "${apt_packages[@]}" >/dev/null
+    elif [[ " ${apt_packages[*]} " == *" postgresql "* ]] && [ -z "${ENFORCEHUB_TEST_PG_URL:-}" ]; then
+        echo "error: PostgreSQL is not installed and cannot be installed here (needs root and apt-get)." >&2
+        echo "       Install PostgreSQL 15+ (Debian: apt-get install postgresql), set ENFORCEHUB_PG_BIN to" >&2
+        echo "       its bin directory, or set ENFORCEHUB_TEST_PG_URL to a server you run." >&2
+        exit 1
+    elif [[ " ${apt_packages[*]} " == *" chromium "* ]]; then
+        echo "warning: chromium is missing and cannot be installed here (needs root and apt-get)." >&2
+    fi
+fi
+
+# --- Python ------------------------------------------------------------------------------------------
 PYTHON=${PYTHON:-python3}
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
 .venv/bin/python -m pip install --quiet --upgrade pip >/dev/null
@@ -10,4 +36,34 @@ PYTHON=${PYTHON:-python3}
 
 echo "== ruff"; .venv/bin/ruff check .
 echo "== mypy"; .venv/bin/mypy
+
+# --- PostgreSQL for the duration of pytest -----------------------------------------------------------
+if [ -n "${ENFORCEHUB_TEST_PG_URL:-}" ]; then
+    echo "== postgresql: using ENFORCEHUB_TEST_PG_URL (${ENFORCEHUB_TEST_PG_URL%%://*}://…@${ENFORCEHUB_TEST_PG_URL##*@})"
+else
+    # A cluster of our own for this run (its own directory, and a free port when 54329 is taken),
+    # so two runs on one machine never share or stop each other's server.
+    pg_own_dir=""
+    if [ -z "${ENFORCEHUB_PG_DIR:-}" ]; then
+        pg_own_dir=$(mktemp -d /tmp/enforcehub-pg-test.XXXXXX)
+        export ENFORCEHUB_PG_DIR=$pg_own_dir
+    fi
+    pg_was_running=0
+    bash scripts/pg.sh status >/dev/null 2>&1 && pg_was_running=1
+    stop_postgres() {
+        if [ -n "$pg_own_dir" ]; then
+            bash scripts/pg.sh destroy || true
+        elif [ "$pg_was_running" = 0 ]; then
+            bash scripts/pg.sh stop || true
+        fi
+    }
+    trap stop_postgres EXIT
+    trap 'exit 130' INT
+    trap 'exit 143' TERM
+    echo "== postgresql"
+    bash scripts/pg.sh start
+    ENFORCEHUB_TEST_PG_URL=$(bash scripts/pg.sh url)
+    export ENFORCEHUB_TEST_PG_URL
+fi
+
 echo "== pytest"; .venv/bin/pytest "$@"

@@ -15,6 +15,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from enforcehub import cli_hub
 from enforcehub.errors import EnforcehubError
 
 app = typer.Typer(
@@ -26,6 +27,11 @@ app = typer.Typer(
 )
 standard_app = typer.Typer(help="The unified data-element standard (数据元规范).", no_args_is_help=True)
 app.add_typer(standard_app, name="standard")
+app.add_typer(cli_hub.keys_app, name="keys")
+app.add_typer(cli_hub.audit_app, name="audit")
+app.command("serve")(cli_hub.serve)
+app.command("migrate")(cli_hub.migrate_command)
+app.command("submit")(cli_hub.submit)
 
 Lang = Annotated[str, typer.Option("--lang", help="Message language: zh or en.")]
 EXIT_VALID, EXIT_INVALID, EXIT_UNUSABLE = 0, 1, 2
@@ -271,7 +277,9 @@ def demo(
 def main() -> None:
     """Console entry point: expected failures print one line and exit 2, never a traceback."""
     try:
-        app()
+        app(standalone_mode=True)
+    except EnforcehubError as exc:
+        raise SystemExit(_fail(exc, "zh").exit_code) from None
     except KeyboardInterrupt:
         _err().print("interrupted")
         sys.exit(130)

@@ -32,6 +32,7 @@ from enforcehub.pipeline.receipt import sign_receipt
 from enforcehub.standard.model import Dataset, Standard
 from enforcehub.store import records as record_store
 from enforcehub.store import submissions as submission_store
+from enforcehub.store.audit import append_audit
 from enforcehub.store.db import write_transaction
 from enforcehub.validate.engine import DEFAULT_CHUNK_ROWS, ChunkResult, Validator, coalesce, dataset_of
 from enforcehub.validate.headers import is_known_header, map_headers
@@ -133,6 +134,8 @@ def register(ctx: HubContext, request: SubmissionRequest, principal: Principal) 
         "received_at": now(),
     }
     with write_transaction(ctx.engine) as conn:
+        append_audit(conn, principal=principal.name, action="submit", target=submission_id,
+                     detail={"dataset": request.dataset, "sha256": request.blob.sha256, "channel": request.channel})
         earlier = submission_store.get_done_submission_by_content(
             conn, sha256=request.blob.sha256, dataset=request.dataset
         )

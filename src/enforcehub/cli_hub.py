@@ -1,0 +1,189 @@
+"""Hub commands: serve, migrate, keys, submit, audit. Thin layers over the same functions the API uses."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from enforcehub.errors import EnforcehubError
+from enforcehub.standard.model import DATASET_NAMES, REFERENCE_DATASETS
+
+keys_app = typer.Typer(help="API keys: create (shown once), list, revoke.", no_args_is_help=True)
+audit_app = typer.Typer(help="The hash-chained audit log.", no_args_is_help=True)
+Data = Annotated[Path | None, typer.Option("--data", help="Data directory (default ./enforcehub-data).")]
+SUBMIT_ORDER = (*("law", "matter", "agency", "officer", "counterparty"),
+                *(d for d in DATASET_NAMES if d not in ("law", "matter", "agency", "officer", "counterparty")))
+
+
+def settings_for(data: Path | None, **overrides: Any) -> Any:
+    """Settings from the environment, with --data and other options applied."""
+    from pydantic import ValidationError
+
+    from enforcehub.settings import Settings
+
+    values = {k: v for k, v in overrides.items() if v is not None}
+    if data is not None:
+        values["data_dir"] = data
+    try:
+        return Settings(**values)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise EnforcehubError(f"配置错误：{where}: {first['msg']}", code="settings-invalid",
+                              message_en=f"bad setting {where}: {first['msg']}") from None
+
+
+def serve(
+    data: Data = None,
+    host: Annotated[str | None, typer.Option(help="Interface to listen on (default 127.0.0.1).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default 8000).")] = None,
+) -> None:
+    """Run the hub (FastAPI under uvicorn) on SQLite in the data directory, or on ENFORCEHUB_DATABASE_URL."""
+    import uvicorn
+
+    from enforcehub.web.app import create_app
+
+    settings = settings_for(data, host=host, port=port)
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="warning",
+                timeout_graceful_shutdown=10)
+
+
+def migrate_command(data: Data = None) -> None:
+    """Apply the database migrations (also done when `serve` starts)."""
+    from enforcehub.store.db import migrate
+
+    revision = migrate(settings_for(data))
+    Console().print(f"schema at revision {revision}")
+
+
+@keys_app.command("create")
+def keys_create(
+    role: Annotated[str, typer.Option(help="admin, agency, platform, consumer, supervisor or hub.")],
+    agency: Annotated[str | None, typer.Option(help="Agency USCC (agency keys).")] = None,
+    region: Annotated[str | None, typer.Option(help="Region code the key is limited to.")] = None,
+    name: Annotated[str | None, typer.Option(help="A name to recognise the key by.")] = None,
+    consumer: Annotated[str | None, typer.Option(help="Consumer name (consumer keys).")] = None,
+    output_format: Annotated[str, typer.Option("--format", help="text or json.")] = "text",
+    data: Data = None,
+) -> None:
+    """Create a key and print it once (the last line of output)."""
+    from enforcehub.store import keys as key_store
+    from enforcehub.store.db import make_engine, migrate, write_transaction
+
+    if role not in key_store.ROLES:
+        raise EnforcehubError(f"未知角色「{role}」（可用：{'、'.join(key_store.ROLES)}）", code="bad-option",
+                              message_en=f"unknown role {role!r}")
+    if role == "agency" and not agency:
+        raise EnforcehubError("agency 密钥需要 --agency 统一社会信用代码", code="bad-option",
+                              message_en="agency keys need --agency USCC")
+    settings = settings_for(data)
+    engine = make_engine(settings)
+    migrate(settings, engine)
+    with write_transaction(engine) as conn:
+        row, key = key_store.insert_key(conn, role=role, name=name or "", agency_uscc=agency, region=region,
+                                        consumer=consumer)
+    if output_format == "json":
+        sys.stdout.write(json.dumps({**_plain(row), "key": key}, ensure_ascii=False) + "\n")
+    else:
+        Console(stderr=True).print(f"key {row['id']} ({row['name']}, role {role}) — keep it now, it is not shown again:")
+        sys.stdout.write(key + "\n")
+
+
+@keys_app.command("list")
+def keys_list(data: Data = None) -> None:
+    """List keys (prefix, role, scope, state); the keys themselves are never stored."""
+    from enforcehub.store import keys as key_store
+    from enforcehub.store.db import make_engine, migrate, read_transaction
+
+    settings = settings_for(data)
+    engine = make_engine(settings)
+    migrate(settings, engine)
+    with read_transaction(engine) as conn:
+        rows = key_store.list_keys(conn)
+    table = Table("id", "prefix", "name", "role", "agency", "region", "created", "revoked")
+    for r in rows:
+        table.add_row(str(r["id"]), r["prefix"], r["name"], r["role"], r["agency_uscc"] or "", r["region"] or "",
+                      str(r["created_at"])[:19], str(r["revoked_at"] or "")[:19])
+    Console(width=200).print(table)
+
+
+@keys_app.command("revoke")
+def keys_revoke(key_id: Annotated[int, typer.Argument(help="The key's id (see keys list).")], data: Data = None) -> None:
+    """Revoke a key: it stops working at once."""
+    from enforcehub.store import keys as key_store
+    from enforcehub.store.db import make_engine, write_transaction
+
+    with write_transaction(make_engine(settings_for(data))) as conn:
+        if not key_store.revoke_key(conn, key_id=key_id):
+            raise EnforcehubError(f"没有有效的密钥 {key_id}", code="unknown-key", message_en=f"no active key {key_id}")
+    Console().print(f"key {key_id} revoked")
+
+
+@audit_app.command("verify")
+def audit_verify(data: Data = None) -> None:
+    """Check the audit log's hash chain; exit 1 naming the first broken entry."""
+    from enforcehub.store.audit import verify_chain
+    from enforcehub.store.db import make_engine, read_transaction
+
+    with read_transaction(make_engine(settings_for(data))) as conn:
+        intact, count, broken = verify_chain(conn)
+    if not intact:
+        Console(stderr=True).print(f"audit chain BROKEN at entry {broken} (after {count} good entries)")
+        raise typer.Exit(1)
+    Console().print(f"audit chain intact: {count} entries")
+
+
+def submit(
+    path: Annotated[Path, typer.Argument(help="A file, or a directory written by `enforcehub synth`.")],
+    hub_url: Annotated[str, typer.Option("--hub", help="The hub's base URL, e.g. http://127.0.0.1:8000.")],
+    key: Annotated[str, typer.Option("--key", envvar="ENFORCEHUB_KEY", help="An API key allowed to submit.")],
+    dataset: Annotated[str | None, typer.Option("--dataset", "-d", help="Dataset (required for a file).")] = None,
+    policy: Annotated[str, typer.Option(help="accept-valid-rows or reject-submission.")] = "accept-valid-rows",
+    wait: Annotated[bool, typer.Option(help="Wait for large files to finish processing.")] = True,
+) -> None:
+    """Submit a file (or every dataset file of a synth directory, reference data first) to a hub."""
+    files: list[tuple[str, Path]] = []
+    if path.is_dir():
+        for name in SUBMIT_ORDER:
+            for suffix in (".csv", ".xlsx", ".jsonl", ".json"):
+                candidate = path / f"{name}{suffix}"
+                if candidate.is_file():
+                    files.append((name, candidate))
+                    break
+        if not files:
+            raise EnforcehubError(f"目录 {path} 中没有数据集文件", code="no-files", message_en=f"no dataset files in {path}")
+    elif path.is_file():
+        if not dataset:
+            raise EnforcehubError("提交单个文件需要 --dataset", code="bad-option", message_en="a file needs --dataset")
+        files.append((dataset, path))
+    else:
+        raise EnforcehubError(f"找不到 {path}", code="file-not-found", message_en=f"not found: {path}")
+    from enforcehub.client import HubClient
+
+    client = HubClient(hub_url, key)
+    table = Table("dataset", "submission", "status", "received", "accepted", "rejected", "created", "updated",
+                  "unchanged")
+    failed = False
+    for name, file in files:
+        receipt = client.submit_file(file, name, policy=policy, wait=wait)
+        c = receipt.get("counts", {})
+        failed |= receipt.get("status") == "failed"
+        table.add_row(name, receipt.get("id", ""), receipt.get("status", ""),
+                      *[f"{c.get(k, 0):,}" for k in ("received", "accepted", "rejected", "created", "updated",
+                                                      "unchanged")])
+    Console(width=200).print(table)
+    if failed:
+        raise typer.Exit(1)
+
+
+def _plain(row: dict[str, Any]) -> dict[str, Any]:
+    return {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in row.items()}
+
+
+__all__ = ["REFERENCE_DATASETS", "audit_app", "keys_app", "migrate_command", "serve", "submit"]

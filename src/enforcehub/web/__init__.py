@@ -1,0 +1,1 @@
+"""The hub over HTTP: API routes (and, later, the dashboard)."""

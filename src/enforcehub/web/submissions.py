@@ -1,0 +1,166 @@
+"""POST /api/v1/submissions (JSON or a file), receipts, and the agency's rows with their problems."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import PurePath
+from collections.abc import Iterator
+from typing import Annotated, Any
+
+from fastapi import APIRouter, BackgroundTasks, Query, Request
+from fastapi.responses import JSONResponse, Response
+from starlette.datastructures import UploadFile
+
+from enforcehub.errors import EnforcehubError
+from enforcehub.intake.archive import ArchiveError, archive_bytes, archive_chunks
+from enforcehub.pipeline import Principal, SubmissionRefused, SubmissionRequest, process, register, submission_receipt
+from enforcehub.store import submissions as submission_store
+from enforcehub.store.db import read_transaction
+from enforcehub.web.deps import ApiError, Caller, Hub, require
+
+router = APIRouter(prefix="/api/v1", tags=["submissions"])
+SUBMITTERS = ("admin", "agency", "platform", "hub")
+SYNC_MAX_BYTES = 8 << 20  # bodies up to this size are processed before answering; larger ones in the background
+FORMATS = {".csv": "csv", ".xlsx": "xlsx", ".xls": "xlsx", ".json": "json", ".jsonl": "jsonl", ".ndjson": "jsonl"}
+
+
+def _safe_name(name: str | None) -> str | None:
+    """Keep only the last path component of an uploaded file name (no path tricks reach disk or logs)."""
+    if not name:
+        return None
+    leaf = PurePath(name.replace("\\", "/")).name
+    return "".join(ch for ch in leaf if ch.isprintable())[:200] or None
+
+
+@router.post("/submissions", status_code=201, summary="Submit records (JSON body or a file upload)")
+async def submit(
+    request: Request,
+    context: Hub,
+    caller: Caller,
+    background: BackgroundTasks,
+    dataset: Annotated[str, Query(description="Dataset name, e.g. penalty")],
+    policy: Annotated[str, Query(pattern="^(accept-valid-rows|reject-submission)$")] = "accept-valid-rows",
+    source_system: Annotated[str | None, Query(max_length=200)] = None,
+    channel: Annotated[str | None, Query(pattern="^(api|file|platform|relay)$")] = None,
+) -> JSONResponse:
+    """Archive the body first, then validate and store. Small bodies answer with the final receipt (201);
+    large files answer 202 with a `processing` receipt to poll at GET /api/v1/submissions/{id}."""
+    require(caller, *SUBMITTERS)
+    if dataset not in context.standard.datasets:
+        raise ApiError(404, "unknown-dataset", f"未知数据集「{dataset}」", f"unknown dataset {dataset!r}",
+                       {"known": list(context.standard.datasets)})
+    settings = request.app.state.settings
+    content_type = request.headers.get("content-type", "")
+    try:
+        if content_type.startswith("multipart/form-data"):
+            form = await request.form(max_part_size=settings.max_upload_mb << 20)
+            upload = form.get("file")
+            if not isinstance(upload, UploadFile):
+                raise ApiError(422, "missing-file", "表单中缺少 file 字段", "the form has no 'file' part")
+            filename = _safe_name(upload.filename)
+            fmt = FORMATS.get(PurePath(filename or "").suffix.lower())
+            blob = archive_chunks(settings.archive_dir, _iter_upload(upload), max_bytes=settings.max_upload_mb << 20)
+            used_channel = channel or "file"
+        else:
+            body = await request.body()
+            if len(body) > settings.max_json_mb << 20:
+                raise ApiError(413, "body-too-large", f"请求体超过 {settings.max_json_mb} MB，请改用文件上传",
+                               f"body larger than {settings.max_json_mb} MB; upload a file instead")
+            _check_json(body)
+            blob = archive_bytes(settings.archive_dir, body)
+            filename, fmt, used_channel = None, "json", channel or "api"
+    except ArchiveError as exc:
+        raise ApiError(413, exc.code, exc.message_zh, exc.message_en) from None
+    if used_channel == "relay" and caller.role != "hub":
+        raise ApiError(403, "relay-needs-hub-key", "只有上级平台签发的 hub 密钥可以中继报送", "relay needs a hub key")
+    submission = SubmissionRequest(dataset=dataset, blob=blob, fmt=fmt, filename=filename,
+                                   channel=used_channel, policy=policy,  # type: ignore[arg-type]
+                                   source_system=source_system)
+    registered = register(context, submission, caller)
+    if registered["status"] != "processing":
+        return JSONResponse(registered, status_code=200)
+    if blob.size > SYNC_MAX_BYTES:
+        background.add_task(_process_quietly, context, registered["id"], caller, submission)
+        return JSONResponse({**registered, "poll": f"/api/v1/submissions/{registered['id']}"}, status_code=202)
+    try:
+        receipt = process(context, registered["id"], caller, submission)
+    except SubmissionRefused as exc:
+        raise ApiError(exc.status, exc.code, exc.message_zh, exc.message_en,
+                       {**exc.detail, "submission": registered["id"]}) from None
+    except EnforcehubError as exc:
+        raise ApiError(422, exc.code, exc.message_zh, exc.message_en, {"submission": registered["id"]}) from None
+    return JSONResponse(receipt, status_code=201)
+
+
+def _iter_upload(upload: UploadFile) -> Iterator[bytes]:
+    """The uploaded file (already spooled to disk by the form parser) in 1 MB pieces."""
+    upload.file.seek(0)
+    return iter(lambda: upload.file.read(1 << 20), b"")
+
+
+def _process_quietly(context: Any, submission_id: str, caller: Principal, submission: SubmissionRequest) -> None:
+    """Background processing: failures are recorded on the submission (status failed), never raised."""
+    try:
+        process(context, submission_id, caller, submission)
+    except Exception:  # noqa: BLE001 - the reason is stored on the submission by `process`
+        return
+
+
+def _check_json(body: bytes) -> None:
+    """Refuse a body that is not JSON before it is archived as a submission."""
+    try:
+        parsed = json.loads(body)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ApiError(400, "invalid-json", f"请求体不是合法的 JSON：{exc}", f"the body is not valid JSON: {exc}") from None
+    records = parsed.get("records") if isinstance(parsed, dict) else parsed
+    if not isinstance(records, list):
+        raise ApiError(422, "invalid-body", "请求体应为 {\"records\": [...]} 或记录数组",
+                       'the body must be {"records": [...]} or an array of records')
+    if not records:
+        raise ApiError(422, "no-records", "请求体中没有记录", "the body contains no records")
+
+
+@router.get("/submissions/{submission_id}", summary="A submission's receipt")
+def get_submission(submission_id: str, context: Hub, caller: Caller) -> dict[str, Any]:
+    with read_transaction(context.engine) as conn:
+        receipt = submission_receipt(context, conn, submission_id)
+    if receipt is None or not _may_see(caller, receipt):
+        raise ApiError(404, "unknown-submission", f"找不到报送记录 {submission_id}", f"no submission {submission_id}")
+    return receipt
+
+
+@router.get("/submissions/{submission_id}/errors", summary="A submission's findings, paged")
+def get_findings(submission_id: str, context: Hub, caller: Caller,
+                 offset: Annotated[int, Query(ge=0)] = 0,
+                 limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> dict[str, Any]:
+    get_submission(submission_id, context, caller)
+    with read_transaction(context.engine) as conn:
+        total, page = submission_store.list_findings(conn, submission_id=submission_id, offset=offset, limit=limit)
+    return {"total": total, "offset": offset, "limit": limit, "errors": page}
+
+
+@router.get("/submissions/{submission_id}/errors.csv", summary="The findings as CSV (UTF-8 with BOM for Excel)")
+def get_findings_csv(submission_id: str, context: Hub, caller: Caller) -> Response:
+    get_submission(submission_id, context, caller)
+    with read_transaction(context.engine) as conn:
+        _total, page = submission_store.list_findings(conn, submission_id=submission_id, limit=1_000_000)
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["行", "数据项", "问题代码", "级别", "说明", "值"])
+    for f in page:
+        writer.writerow([f["row"], f["field"], f["code"], f["severity"], f["message"], _defuse(f["value"])])
+    return Response("\ufeff" + out.getvalue(), media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="{submission_id}-errors.csv"'})
+
+
+def _defuse(value: str | None) -> str:
+    """Cells starting with = + - @ would run as formulas in Excel: prefix them with a quote."""
+    if value and value[0] in "=+-@\t\r":
+        return "'" + value
+    return value or ""
+
+
+def _may_see(caller: Principal, receipt: dict[str, Any]) -> bool:
+    return caller.role in ("admin", "supervisor") or receipt.get("principal") == caller.name
