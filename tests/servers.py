@@ -15,6 +15,7 @@ import atexit
 import contextlib
 import ctypes
 import os
+import shlex
 import signal
 import socket
 import subprocess
@@ -92,10 +93,13 @@ _LIVE_LOCK = threading.Lock()
 
 
 def _kill_group(proc: subprocess.Popen[bytes], sig: int) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(proc.pid, sig)  # the child leads its own process group (start_new_session)
-    with contextlib.suppress(ProcessLookupError):
-        proc.send_signal(sig)
+    """Signal the child's whole process group once (it leads its own: start_new_session)."""
+    try:
+        os.killpg(proc.pid, sig)
+    except (ProcessLookupError, PermissionError):
+        # No such group any more; the child itself may still be unreaped (or in another group).
+        with contextlib.suppress(ProcessLookupError):
+            proc.send_signal(sig)
 
 
 @atexit.register
@@ -186,6 +190,11 @@ class HubProcess:
         return out
 
     @property
+    def command_line(self) -> str:
+        """The command for logs and errors (long arguments shortened)."""
+        return shlex.join(arg if len(arg) <= 80 else arg[:60].replace("\n", " ") + "…" for arg in self.argv)
+
+    @property
     def url(self) -> str:
         return f"http://{self.host}:{self.port}"
 
@@ -209,7 +218,7 @@ class HubProcess:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.starts += 1
         with self.log_path.open("ab") as log:
-            log.write(f"---- start {self.starts}: {' '.join(self.argv)}\n".encode())
+            log.write(f"---- start {self.starts}: {self.command_line}\n".encode())
             self._log_offset = log.tell()
             self.proc = subprocess.Popen(
                 self.argv,
@@ -241,7 +250,7 @@ class HubProcess:
                 if code is not None:
                     raise HubStartError(
                         f"hub exited with code {code} before it was ready ({self.url}, "
-                        f"{time.monotonic() - started:.1f}s)\ncommand: {' '.join(self.argv)}\n"
+                        f"{time.monotonic() - started:.1f}s)\ncommand: {self.command_line}\n"
                         f"---- last lines of {self.log_path} ----\n{self.log_tail()}"
                     )
                 try:
@@ -254,7 +263,7 @@ class HubProcess:
                 if time.monotonic() > deadline:
                     raise HubStartError(
                         f"hub not ready after {self.ready_timeout:.0f}s at {self.url}{self.ready_path} "
-                        f"(last: {last})\ncommand: {' '.join(self.argv)}\n"
+                        f"(last: {last})\ncommand: {self.command_line}\n"
                         f"---- last lines of {self.log_path} ----\n{self.log_tail()}"
                     )
                 time.sleep(0.05)
