@@ -43,8 +43,16 @@ def _child(kind: str, path: str, extra: str) -> None:
     else:
         raise SystemExit(f"unknown kind {kind}")
     seconds = time.perf_counter() - started
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak_mb = _peak_rss_mb()
     print(json.dumps({"kind": kind, "rows": rows, "errors": errors, "seconds": seconds, "peak_mb": peak_mb}))
+
+
+def _peak_rss_mb() -> float:
+    """This process's own high-water mark (VmHWM): ru_maxrss would include the parent's at fork time."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def _measure(kind: str, path: Path, extra: str) -> dict[str, float]:

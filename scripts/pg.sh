@@ -14,6 +14,8 @@
 #   ENFORCEHUB_PG_PORT     TCP port; default 54329, or any free port when 54329 is taken
 #   ENFORCEHUB_PG_BIN      PostgreSQL bin directory (default: newest /usr/lib/postgresql/*/bin)
 #   ENFORCEHUB_PG_TIMEOUT  seconds to wait for the server to accept connections (default 60)
+#   ENFORCEHUB_PG_OWNER_PID  when set, `start` also leaves a watchdog that destroys the cluster once
+#                          that process is gone (a test run killed by SIGKILL or a timeout leaves no server)
 #
 # The cluster is for tests only: fsync and full_page_writes are off (the crash tests kill the hub,
 # never PostgreSQL), synchronous_commit keeps its default. As root, every PostgreSQL program runs
@@ -21,6 +23,7 @@
 set -euo pipefail
 
 PG_ROOT=${ENFORCEHUB_PG_DIR:-/tmp/enforcehub-pg}
+SELF=$(readlink -f "$0")
 DEFAULT_PORT=54329
 TIMEOUT=${ENFORCEHUB_PG_TIMEOUT:-60}
 DB_NAME=enforcehub
@@ -220,6 +223,18 @@ url() {
     echo "postgresql+psycopg://$DB_USER:$(cat "$PASS_FILE")@127.0.0.1:$(cat "$PORT_FILE")/$DB_NAME"
 }
 
+start_watchdog() {
+    local owner=$1
+    kill -0 "$owner" 2>/dev/null || die "ENFORCEHUB_PG_OWNER_PID=$owner is not a running process"
+    # Detached (own session, no inherited output): it must not keep the caller's pipes open.
+    setsid bash -c '
+        while kill -0 "$1" 2>/dev/null && [ -d "$2" ]; do sleep 1; done
+        if [ -d "$2" ]; then
+            echo "pg.sh watchdog: process $1 is gone; destroying $2" >&2
+            ENFORCEHUB_PG_DIR=$2 exec bash "$3" destroy
+        fi' pg-watchdog "$owner" "$PG_ROOT" "$SELF" </dev/null >/dev/null 2>&1 &
+}
+
 cmd_start() {
     local started_at=${EPOCHREALTIME/./} port version major
 
@@ -263,6 +278,7 @@ cmd_start() {
         log_tail
         die "the $DB_USER role cannot log in over TCP"
     }
+    [ -z "${ENFORCEHUB_PG_OWNER_PID:-}" ] || start_watchdog "$ENFORCEHUB_PG_OWNER_PID"
     local ms=$(((${EPOCHREALTIME/./} - started_at) / 1000))
     say "$version ready on 127.0.0.1:$port in $((ms / 1000)).$(printf '%03d' $((ms % 1000)))s ($PG_ROOT)"
 }

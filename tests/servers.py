@@ -171,6 +171,7 @@ class HubProcess:
         self._log_offset = 0
         self._clients: list[httpx.Client] = []
         self.starts = 0
+        self.stopped_cleanly: bool | None = None  # set by stop()
 
     # -- the command --
 
@@ -292,13 +293,19 @@ class HubProcess:
         return self._forget()
 
     def stop(self, timeout: float = 15.0) -> int | None:
-        """SIGTERM, wait up to `timeout` seconds for a clean exit, then SIGKILL. Returns the exit code."""
+        """SIGTERM, wait up to `timeout` seconds for a clean exit, then SIGKILL. Returns the exit code.
+
+        uvicorn re-raises SIGTERM after its graceful shutdown, so a clean stop of `serve` exits with
+        -15 (not 0); `stopped_cleanly` tells whether the hub exited by itself (0 or -SIGTERM) in time.
+        """
         if self.proc is None:
             return None
+        self.stopped_cleanly = False
         if self.proc.poll() is None:
             _kill_group(self.proc, signal.SIGTERM)
             try:
-                self.proc.wait(timeout=timeout)
+                code = self.proc.wait(timeout=timeout)
+                self.stopped_cleanly = code in (0, -signal.SIGTERM)
             except subprocess.TimeoutExpired:
                 _kill_group(self.proc, signal.SIGKILL)
                 self.proc.wait(timeout=30)
@@ -390,8 +397,11 @@ def local_postgres_bindir() -> str | None:
 
 
 def pg_script(command: str, pg_dir: str | os.PathLike[str], timeout: float = 180) -> str:
-    """Run scripts/pg.sh COMMAND for the cluster in `pg_dir`; its stdout, or RuntimeError with stderr."""
-    env = dict(os.environ, ENFORCEHUB_PG_DIR=str(pg_dir))
+    """Run scripts/pg.sh COMMAND for the cluster in `pg_dir`; its stdout, or RuntimeError with stderr.
+
+    A cluster started here is destroyed by pg.sh's watchdog if this process dies without stopping it.
+    """
+    env = dict(os.environ, ENFORCEHUB_PG_DIR=str(pg_dir), ENFORCEHUB_PG_OWNER_PID=str(os.getpid()))
     done = subprocess.run(
         ["bash", str(PG_SCRIPT), command],
         capture_output=True,

@@ -20,8 +20,14 @@ Hub = Callable[..., HubProcess]
 
 
 def admin_key(hub: HubProcess) -> str:
-    env = {"ENFORCEHUB_DATABASE_URL": hub.env["ENFORCEHUB_DATABASE_URL"]} if "ENFORCEHUB_DATABASE_URL" in hub.env else {}
-    made = run_cli("keys", "create", "--role", "admin", "--format", "json", "--data", str(hub.data_dir), env=env)
+    env = (
+        {"ENFORCEHUB_DATABASE_URL": hub.env["ENFORCEHUB_DATABASE_URL"]}
+        if "ENFORCEHUB_DATABASE_URL" in hub.env
+        else {}
+    )
+    made = run_cli(
+        "keys", "create", "--role", "admin", "--format", "json", "--data", str(hub.data_dir), env=env
+    )
     assert made.returncode == 0, made.stderr
     key: str = json.loads(made.stdout.strip().splitlines()[-1])["key"]
     return key
@@ -33,8 +39,12 @@ def bearer(key: str) -> dict[str, str]:
 
 def upload(client: httpx.Client, key: str, path: Path, dataset: str, **params: str) -> httpx.Response:
     with path.open("rb") as handle:
-        return client.post("/api/v1/submissions", params={"dataset": dataset, **params}, headers=bearer(key),
-                           files={"file": (path.name, handle, "text/csv")})
+        return client.post(
+            "/api/v1/submissions",
+            params={"dataset": dataset, **params},
+            headers=bearer(key),
+            files={"file": (path.name, handle, "text/csv")},
+        )
 
 
 def first_rows(path: Path, n: int) -> list[dict[str, Any]]:
@@ -77,22 +87,39 @@ def test_file_submission_receipt_versions_and_idempotence(hub: HubProcess, dirty
         assert len(page["records"]) == counts["created"] + counts["revoked"]
 
 
-def test_same_content_again_changes_nothing_and_a_change_is_a_new_version(hub: HubProcess,
-                                                                          province: Path) -> None:
+def test_same_content_again_changes_nothing_and_a_change_is_a_new_version(
+    hub: HubProcess, province: Path
+) -> None:
     key = admin_key(hub)
     records = [r for r in first_rows(province / "penalty.csv", 40) if r.get("status") == "有效"][:5]
     with hub.client() as client:
-        made = client.post("/api/v1/submissions", params={"dataset": "penalty"}, headers=bearer(key),
-                           json={"records": records}).json()
+        made = client.post(
+            "/api/v1/submissions",
+            params={"dataset": "penalty"},
+            headers=bearer(key),
+            json={"records": records},
+        ).json()
         assert made["counts"]["created"] == 5
         # the same content in a different body (reordered keys): no new versions
         reordered = [dict(reversed(list(r.items()))) for r in records]
-        same = client.post("/api/v1/submissions", params={"dataset": "penalty"}, headers=bearer(key),
-                           json={"records": reordered}).json()
-        assert same["duplicate_of"] is None and same["counts"]["unchanged"] == 5 and same["counts"]["updated"] == 0
+        same = client.post(
+            "/api/v1/submissions",
+            params={"dataset": "penalty"},
+            headers=bearer(key),
+            json={"records": reordered},
+        ).json()
+        assert (
+            same["duplicate_of"] is None
+            and same["counts"]["unchanged"] == 5
+            and same["counts"]["updated"] == 0
+        )
         changed = [{**records[0], "remarks": "更正：补充说明"}]
-        update = client.post("/api/v1/submissions", params={"dataset": "penalty"}, headers=bearer(key),
-                             json={"records": changed}).json()
+        update = client.post(
+            "/api/v1/submissions",
+            params={"dataset": "penalty"},
+            headers=bearer(key),
+            json={"records": changed},
+        ).json()
         assert update["counts"]["updated"] == 1
         page = client.get("/api/v1/records/penalty", headers=bearer(key)).json()["records"]
         target = next(r for r in page if r["data"]["decision_number"] == records[0]["decision_number"])
@@ -102,8 +129,9 @@ def test_same_content_again_changes_nothing_and_a_change_is_a_new_version(hub: H
         assert history["versions"][1]["lineage"]["submission_id"] == update["id"]
         assert history["versions"][0]["lineage"]["channel"] == "api"
         before = history["versions"][0]["lineage"]["received_at"]
-        as_of = client.get(f"/api/v1/records/penalty/{target['id']}", params={"as_of": before},
-                           headers=bearer(key)).json()
+        as_of = client.get(
+            f"/api/v1/records/penalty/{target['id']}", params={"as_of": before}, headers=bearer(key)
+        ).json()
         assert as_of["current"]["version"] == 1
 
 
@@ -112,43 +140,91 @@ def test_keys_scopes_and_bad_input(hub: HubProcess, province: Path) -> None:
     records = first_rows(province / "penalty.csv", 40)
     mine = records[0]["agency_uscc"]
     with hub.client() as client:
-        agency = client.post("/api/v1/admin/keys", headers=bearer(key),
-                             json={"role": "agency", "agency": mine, "name": "某市场监管局"}).json()
+        agency = client.post(
+            "/api/v1/admin/keys",
+            headers=bearer(key),
+            json={"role": "agency", "agency": mine, "name": "某市场监管局"},
+        ).json()
         agency_key = agency["key"]
         own = [r for r in records if r["agency_uscc"] == mine]
         other = next(r for r in records if r["agency_uscc"] != mine)
-        ok = client.post("/api/v1/submissions", params={"dataset": "penalty"}, headers=bearer(agency_key),
-                         json={"records": own})
+        ok = client.post(
+            "/api/v1/submissions",
+            params={"dataset": "penalty"},
+            headers=bearer(agency_key),
+            json={"records": own},
+        )
         assert ok.status_code == 201, ok.text
-        refused = client.post("/api/v1/submissions", params={"dataset": "penalty"}, headers=bearer(agency_key),
-                              json={"records": [*own, other]})
+        refused = client.post(
+            "/api/v1/submissions",
+            params={"dataset": "penalty"},
+            headers=bearer(agency_key),
+            json={"records": [*own, other]},
+        )
         assert refused.status_code == 403
         assert refused.json()["error"]["code"] == "out-of-scope"
         assert refused.json()["error"]["detail"]["value"] == other["agency_uscc"]
 
-        assert client.post("/api/v1/submissions", params={"dataset": "penalty"}, json={"records": own}).status_code == 401
-        assert client.post("/api/v1/submissions", params={"dataset": "penalty"}, headers=bearer("eh_x_y"),
-                           json={"records": own}).status_code == 401
+        assert (
+            client.post(
+                "/api/v1/submissions", params={"dataset": "penalty"}, json={"records": own}
+            ).status_code
+            == 401
+        )
+        assert (
+            client.post(
+                "/api/v1/submissions",
+                params={"dataset": "penalty"},
+                headers=bearer("eh_x_y"),
+                json={"records": own},
+            ).status_code
+            == 401
+        )
         client.delete(f"/api/v1/admin/keys/{agency['id']}", headers=bearer(key))
-        revoked = client.post("/api/v1/submissions", params={"dataset": "penalty"}, headers=bearer(agency_key),
-                              json={"records": own})
+        revoked = client.post(
+            "/api/v1/submissions",
+            params={"dataset": "penalty"},
+            headers=bearer(agency_key),
+            json={"records": own},
+        )
         assert revoked.status_code == 401 and revoked.json()["error"]["code"] == "invalid-key"
 
-        assert client.post("/api/v1/submissions", params={"dataset": "nope"}, headers=bearer(key),
-                           json={"records": own}).status_code == 404
-        broken = client.post("/api/v1/submissions", params={"dataset": "penalty"},
-                             headers={**bearer(key), "content-type": "application/json"}, content=b'{"records": [')
+        assert (
+            client.post(
+                "/api/v1/submissions", params={"dataset": "nope"}, headers=bearer(key), json={"records": own}
+            ).status_code
+            == 404
+        )
+        broken = client.post(
+            "/api/v1/submissions",
+            params={"dataset": "penalty"},
+            headers={**bearer(key), "content-type": "application/json"},
+            content=b'{"records": [',
+        )
         assert broken.status_code == 400 and broken.json()["error"]["code"] == "invalid-json"
-        hostile = {**records[0], "decision_number": "'; DROP TABLE records; --",
-                   "remarks": "<script>alert(1)</script>"}
-        stored = client.post("/api/v1/submissions", params={"dataset": "penalty"}, headers=bearer(key),
-                             json={"records": [hostile]})
+        hostile = {
+            **records[0],
+            "decision_number": "'; DROP TABLE records; --",
+            "remarks": "<script>alert(1)</script>",
+        }
+        stored = client.post(
+            "/api/v1/submissions",
+            params={"dataset": "penalty"},
+            headers=bearer(key),
+            json={"records": [hostile]},
+        )
         assert stored.status_code == 201 and stored.json()["counts"]["accepted"] == 1
-        page = client.get("/api/v1/records/penalty", params={"limit": 1000}, headers=bearer(key)).json()["records"]
+        page = client.get("/api/v1/records/penalty", params={"limit": 1000}, headers=bearer(key)).json()[
+            "records"
+        ]
         assert any(r["data"]["decision_number"] == "'; DROP TABLE records; --" for r in page)
         tricky = io.BytesIO((province / "penalty.csv").read_bytes())
-        named = client.post("/api/v1/submissions", params={"dataset": "penalty"}, headers=bearer(key),
-                            files={"file": ("../../etc/passwd.csv", tricky, "text/csv")}).json()
+        named = client.post(
+            "/api/v1/submissions",
+            params={"dataset": "penalty"},
+            headers=bearer(key),
+            files={"file": ("../../etc/passwd.csv", tricky, "text/csv")},
+        ).json()
         assert named["filename"] == "passwd.csv"
         assert not (hub.data_dir.parent / "etc").exists()
 
@@ -158,13 +234,21 @@ def test_entity_profile_and_audit_chain(hub: HubProcess, province: Path) -> None
     records = first_rows(province / "penalty.csv", 50)
     person = next(r for r in records if r.get("id_number"))
     with hub.client() as client:
-        client.post("/api/v1/submissions", params={"dataset": "penalty"}, headers=bearer(key),
-                    json={"records": records})
+        client.post(
+            "/api/v1/submissions",
+            params={"dataset": "penalty"},
+            headers=bearer(key),
+            json={"records": records},
+        )
         profile = client.get(f"/api/v1/entities/{person['id_number']}", headers=bearer(key)).json()
         assert profile["by_dataset"].get("penalty", 0) >= 1
         metrics = client.get("/metrics").text
         assert "enforcehub_records" in metrics
         assert client.get("/openapi.json").json()["info"]["title"] == "enforcehub"
-    env = {"ENFORCEHUB_DATABASE_URL": hub.env["ENFORCEHUB_DATABASE_URL"]} if "ENFORCEHUB_DATABASE_URL" in hub.env else {}
+    env = (
+        {"ENFORCEHUB_DATABASE_URL": hub.env["ENFORCEHUB_DATABASE_URL"]}
+        if "ENFORCEHUB_DATABASE_URL" in hub.env
+        else {}
+    )
     verified = run_cli("audit", "verify", "--data", str(hub.data_dir), env=env)
     assert verified.returncode == 0 and "intact" in verified.stdout

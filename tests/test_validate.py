@@ -47,7 +47,11 @@ def bad_check(code: str) -> str:
 
 
 def fines(row: Row) -> bool:
-    return bool(row["fine_amount"]) and row["procedure_type"] == "普通程序" and "罚款" in (row["penalty_kinds"] or "")
+    return (
+        bool(row["fine_amount"])
+        and row["procedure_type"] == "普通程序"
+        and "罚款" in (row["penalty_kinds"] or "")
+    )
 
 
 def org(row: Row) -> bool:
@@ -62,7 +66,13 @@ def person(row: Row) -> bool:
 GOLDEN: list[tuple[str, Callable[[Row], bool], dict[str, Any], list[list[str]], bool]] = [
     ("penalty", fines, {"decision_number": None}, [["decision_number", "required"]], False),
     ("penalty", fines, {"decision_number": "号" * 129}, [["decision_number", "too-long"]], False),
-    ("penalty", fines, {"counterparty_category": "外星人"}, [["counterparty_category", "code-not-in-set"]], False),
+    (
+        "penalty",
+        fines,
+        {"counterparty_category": "外星人"},
+        [["counterparty_category", "code-not-in-set"]],
+        False,
+    ),
     ("penalty", fines, {"penalty_kinds": "罚款;鞭刑"}, [["penalty_kinds", "code-not-in-set"]], False),
     ("penalty", fines, {"decision_date": "2025-02-30"}, [["decision_date", "invalid-date"]], False),
     ("penalty", fines, {"fine_amount": "五百元"}, [["fine_amount", "invalid-number"]], False),
@@ -73,52 +83,160 @@ GOLDEN: list[tuple[str, Callable[[Row], bool], dict[str, Any], list[list[str]], 
     ("penalty", fines, {"agency_uscc": "00000000000000000X"}, [["agency_uscc", "uscc-placeholder"]], False),
     ("penalty", fines, {"region_code": "449999"}, [["region_code", "division-code"]], False),
     ("penalty", fines, {"legal_basis": "依据有关规定"}, [["legal_basis", "law-citation-format"]], False),
-    ("penalty", fines, {"legal_basis": "《中华人民共和国食品安全法》第九百条"},
-     [["legal_basis", "law-article-missing"]], False),
+    (
+        "penalty",
+        fines,
+        {"legal_basis": "《中华人民共和国食品安全法》第九百条"},
+        [["legal_basis", "law-article-missing"]],
+        False,
+    ),
     # 古树名木保护条例 was first adopted on 2025-01-25: a decision of 2024 cannot rest on it.
-    ("penalty", lambda r: fines(r) and (r["decision_date"] or "") < "2025-01-01",
-     {"legal_basis": "《古树名木保护条例》第二十条"}, [["legal_basis", "law-not-in-force"]], False),
-    ("penalty", fines, {"legal_basis": "《广东省不存在的条例》第一条"}, [["legal_basis", "law-unknown"]], True),
-    ("penalty", fines, {"decision_date": "2099-01-01", "service_date": None, "execution_date": None,
-                        "closing_date": None, "penalty_valid_until": None, "publicity_end_date": None,
-                        "published_date": None},
-     [["decision_date", "future-date"]], False),
+    (
+        "penalty",
+        lambda r: fines(r) and (r["decision_date"] or "") < "2025-01-01",
+        {"legal_basis": "《古树名木保护条例》第二十条"},
+        [["legal_basis", "law-not-in-force"]],
+        False,
+    ),
+    (
+        "penalty",
+        fines,
+        {"legal_basis": "《广东省不存在的条例》第一条"},
+        [["legal_basis", "law-unknown"]],
+        True,
+    ),
+    (
+        "penalty",
+        fines,
+        {
+            "decision_date": "2099-01-01",
+            "service_date": None,
+            "execution_date": None,
+            "closing_date": None,
+            "penalty_valid_until": None,
+            "publicity_end_date": None,
+            "published_date": None,
+        },
+        [["decision_date", "future-date"]],
+        False,
+    ),
     ("penalty", fines, {"fine_amount": None}, [["fine_amount", "fine-required"]], False),
-    ("penalty", lambda r: r["penalty_kinds"] == "警告" and not r["fine_amount"], {"fine_amount": "100"},
-     [["fine_amount", "fine-without-kind"]], False),
-    ("penalty", lambda r: r["procedure_type"] == "简易程序" and r["counterparty_category"] == "自然人"
-     and bool(r["fine_amount"]), {"fine_amount": "201"}, [["fine_amount", "summary-procedure-limit"]], False),
-    ("penalty", lambda r: r["procedure_type"] == "简易程序" and r["penalty_kinds"] == "警告",
-     {"penalty_kinds": "通报批评"}, [["penalty_kinds", "summary-procedure-kind"]], False),
-    ("penalty", lambda r: fines(r) and (r["officer_cert_numbers"] or "").count(";") >= 1,
-     {"officer_cert_numbers": "4401000100001"}, [["officer_cert_numbers", "too-few-officers"]], False),
-    ("penalty", lambda r: fines(r) and r["status"] == "有效", {"status": "撤销", "status_reason": None,
-                                                              "publicity_status": "撤销",
-                                                              "publicity_withdrawal_reason": "决定已撤销"},
-     [["status_reason", "status-reason-missing"]], False),
-    ("penalty", lambda r: fines(r) and r["major_decision"] == "是", {"legal_review_date": None},
-     [["legal_review_date", "legal-review-missing"]], False),
-    ("penalty", lambda r: fines(r) and person(r), {"id_number": bad_check("44010519900101123") + "0"},
-     [["id_number", "resident-id-format"]], False),
-    ("penalty", lambda r: fines(r) and person(r), {"id_number": "44010519900230123" + ric_check_char("44010519900230123")},
-     [["id_number", "resident-id-birth-date"]], False),
-    ("penalty", lambda r: fines(r) and org(r), {"counterparty_uscc": None},
-     [["counterparty_uscc", "required"]], False),
-    ("coercion", lambda r: r["measure"] == "扣押财物" and r["extended"] == "否" and bool(r["measure_start_date"]),
-     {"measure_end_date": "2099-12-31"}, [["measure_end_date", "measure-period"]], False),
-    ("inspection", lambda r: bool(r["report_time"]), {"report_time": "2000-01-01 08:00:00"},
-     [["report_time", "report-before-inspection"]], False),
-    ("inspection", lambda r: bool(r["inspection_time"]), {"inspection_time": "昨天下午"},
-     [["inspection_time", "invalid-datetime"]], False),
-    ("license", lambda r: r["valid_to"] not in (None, "2099-12-31"), {"valid_to": "1999-01-01"},
-     [["valid_to", "validity-order"]], False),
+    (
+        "penalty",
+        lambda r: r["penalty_kinds"] == "警告" and not r["fine_amount"],
+        {"fine_amount": "100"},
+        [["fine_amount", "fine-without-kind"]],
+        False,
+    ),
+    (
+        "penalty",
+        lambda r: (
+            r["procedure_type"] == "简易程序"
+            and r["counterparty_category"] == "自然人"
+            and bool(r["fine_amount"])
+        ),
+        {"fine_amount": "201"},
+        [["fine_amount", "summary-procedure-limit"]],
+        False,
+    ),
+    (
+        "penalty",
+        lambda r: r["procedure_type"] == "简易程序" and r["penalty_kinds"] == "警告",
+        {"penalty_kinds": "通报批评"},
+        [["penalty_kinds", "summary-procedure-kind"]],
+        False,
+    ),
+    (
+        "penalty",
+        lambda r: fines(r) and (r["officer_cert_numbers"] or "").count(";") >= 1,
+        {"officer_cert_numbers": "4401000100001"},
+        [["officer_cert_numbers", "too-few-officers"]],
+        False,
+    ),
+    (
+        "penalty",
+        lambda r: fines(r) and r["status"] == "有效",
+        {
+            "status": "撤销",
+            "status_reason": None,
+            "publicity_status": "撤销",
+            "publicity_withdrawal_reason": "决定已撤销",
+        },
+        [["status_reason", "status-reason-missing"]],
+        False,
+    ),
+    (
+        "penalty",
+        lambda r: fines(r) and r["major_decision"] == "是",
+        {"legal_review_date": None},
+        [["legal_review_date", "legal-review-missing"]],
+        False,
+    ),
+    (
+        "penalty",
+        lambda r: fines(r) and person(r),
+        {"id_number": bad_check("44010519900101123") + "0"},
+        [["id_number", "resident-id-format"]],
+        False,
+    ),
+    (
+        "penalty",
+        lambda r: fines(r) and person(r),
+        {"id_number": "44010519900230123" + ric_check_char("44010519900230123")},
+        [["id_number", "resident-id-birth-date"]],
+        False,
+    ),
+    (
+        "penalty",
+        lambda r: fines(r) and org(r),
+        {"counterparty_uscc": None},
+        [["counterparty_uscc", "required"]],
+        False,
+    ),
+    (
+        "coercion",
+        lambda r: r["measure"] == "扣押财物" and r["extended"] == "否" and bool(r["measure_start_date"]),
+        {"measure_end_date": "2099-12-31"},
+        [["measure_end_date", "measure-period"]],
+        False,
+    ),
+    (
+        "inspection",
+        lambda r: bool(r["report_time"]),
+        {"report_time": "2000-01-01 08:00:00"},
+        [["report_time", "report-before-inspection"]],
+        False,
+    ),
+    (
+        "inspection",
+        lambda r: bool(r["inspection_time"]),
+        {"inspection_time": "昨天下午"},
+        [["inspection_time", "invalid-datetime"]],
+        False,
+    ),
+    (
+        "license",
+        lambda r: r["valid_to"] not in (None, "2099-12-31"),
+        {"valid_to": "1999-01-01"},
+        [["valid_to", "validity-order"]],
+        False,
+    ),
 ]
 
 
-@pytest.mark.parametrize(("dataset", "where", "changes", "expected", "warnings"), GOLDEN,
-                         ids=[f"{g[0]}-{g[3][0][1]}" for g in GOLDEN])
-def test_golden_finding(province: Path, dataset: str, where: Callable[[Row], bool], changes: Row,
-                        expected: list[list[str]], warnings: bool) -> None:
+@pytest.mark.parametrize(
+    ("dataset", "where", "changes", "expected", "warnings"),
+    GOLDEN,
+    ids=[f"{g[0]}-{g[3][0][1]}" for g in GOLDEN],
+)
+def test_golden_finding(
+    province: Path,
+    dataset: str,
+    where: Callable[[Row], bool],
+    changes: Row,
+    expected: list[list[str]],
+    warnings: bool,
+) -> None:
     record = {**pick(province, dataset, where), **changes}
     report = validate_records([record], dataset)
     got = flat(report, warnings=warnings)
@@ -154,8 +272,10 @@ def _convert(source: Path, target: Path, fmt: str) -> None:
         if fmt == "gbk":
             (target / csv_path.name).write_bytes(frame.write_csv().encode("gb18030"))
         elif fmt == "jsonl":
-            lines = [json.dumps({k: v for k, v in row.items() if v is not None}, ensure_ascii=False)
-                     for row in frame.iter_rows(named=True)]
+            lines = [
+                json.dumps({k: v for k, v in row.items() if v is not None}, ensure_ascii=False)
+                for row in frame.iter_rows(named=True)
+            ]
             (target / f"{csv_path.stem}.jsonl").write_text("\n".join(lines) + "\n", "utf-8")
         elif fmt == "xlsx":
             frame.write_excel(target / f"{csv_path.stem}.xlsx", autofit=False)
@@ -182,8 +302,18 @@ def test_recall_and_precision_are_total(dirty_province: Path, tmp_path: Path, fm
 
 def test_every_injected_kind_is_found(dirty_province: Path) -> None:
     codes = {code for items in load_truth(dirty_province).values() for _, _, code in items}
-    for code in ("required", "uscc-checksum", "resident-id-checksum", "procedure-order", "code-not-in-set",
-                 "invalid-date", "law-article-missing", "division-code", "fine-required", "too-long"):
+    for code in (
+        "required",
+        "uscc-checksum",
+        "resident-id-checksum",
+        "procedure-order",
+        "code-not-in-set",
+        "invalid-date",
+        "law-article-missing",
+        "division-code",
+        "fine-required",
+        "too-long",
+    ):
         assert code in codes, code
 
 

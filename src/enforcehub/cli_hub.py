@@ -17,8 +17,10 @@ from enforcehub.standard.model import DATASET_NAMES, REFERENCE_DATASETS
 keys_app = typer.Typer(help="API keys: create (shown once), list, revoke.", no_args_is_help=True)
 audit_app = typer.Typer(help="The hash-chained audit log.", no_args_is_help=True)
 Data = Annotated[Path | None, typer.Option("--data", help="Data directory (default ./enforcehub-data).")]
-SUBMIT_ORDER = (*("law", "matter", "agency", "officer", "counterparty"),
-                *(d for d in DATASET_NAMES if d not in ("law", "matter", "agency", "officer", "counterparty")))
+SUBMIT_ORDER = (
+    *("law", "matter", "agency", "officer", "counterparty"),
+    *(d for d in DATASET_NAMES if d not in ("law", "matter", "agency", "officer", "counterparty")),
+)
 
 
 def settings_for(data: Path | None, **overrides: Any) -> Any:
@@ -35,8 +37,11 @@ def settings_for(data: Path | None, **overrides: Any) -> Any:
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
-        raise EnforcehubError(f"配置错误：{where}: {first['msg']}", code="settings-invalid",
-                              message_en=f"bad setting {where}: {first['msg']}") from None
+        raise EnforcehubError(
+            f"配置错误：{where}: {first['msg']}",
+            code="settings-invalid",
+            message_en=f"bad setting {where}: {first['msg']}",
+        ) from None
 
 
 def serve(
@@ -50,8 +55,13 @@ def serve(
     from enforcehub.web.app import create_app
 
     settings = settings_for(data, host=host, port=port)
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="warning",
-                timeout_graceful_shutdown=10)
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_level="warning",
+        timeout_graceful_shutdown=10,
+    )
 
 
 def migrate_command(data: Data = None) -> None:
@@ -77,21 +87,30 @@ def keys_create(
     from enforcehub.store.db import make_engine, migrate, write_transaction
 
     if role not in key_store.ROLES:
-        raise EnforcehubError(f"未知角色「{role}」（可用：{'、'.join(key_store.ROLES)}）", code="bad-option",
-                              message_en=f"unknown role {role!r}")
+        raise EnforcehubError(
+            f"未知角色「{role}」（可用：{'、'.join(key_store.ROLES)}）",
+            code="bad-option",
+            message_en=f"unknown role {role!r}",
+        )
     if role == "agency" and not agency:
-        raise EnforcehubError("agency 密钥需要 --agency 统一社会信用代码", code="bad-option",
-                              message_en="agency keys need --agency USCC")
+        raise EnforcehubError(
+            "agency 密钥需要 --agency 统一社会信用代码",
+            code="bad-option",
+            message_en="agency keys need --agency USCC",
+        )
     settings = settings_for(data)
     engine = make_engine(settings)
     migrate(settings, engine)
     with write_transaction(engine) as conn:
-        row, key = key_store.insert_key(conn, role=role, name=name or "", agency_uscc=agency, region=region,
-                                        consumer=consumer)
+        row, key = key_store.insert_key(
+            conn, role=role, name=name or "", agency_uscc=agency, region=region, consumer=consumer
+        )
     if output_format == "json":
         sys.stdout.write(json.dumps({**_plain(row), "key": key}, ensure_ascii=False) + "\n")
     else:
-        Console(stderr=True).print(f"key {row['id']} ({row['name']}, role {role}) — keep it now, it is not shown again:")
+        Console(stderr=True).print(
+            f"key {row['id']} ({row['name']}, role {role}) — keep it now, it is not shown again:"
+        )
         sys.stdout.write(key + "\n")
 
 
@@ -108,20 +127,32 @@ def keys_list(data: Data = None) -> None:
         rows = key_store.list_keys(conn)
     table = Table("id", "prefix", "name", "role", "agency", "region", "created", "revoked")
     for r in rows:
-        table.add_row(str(r["id"]), r["prefix"], r["name"], r["role"], r["agency_uscc"] or "", r["region"] or "",
-                      str(r["created_at"])[:19], str(r["revoked_at"] or "")[:19])
+        table.add_row(
+            str(r["id"]),
+            r["prefix"],
+            r["name"],
+            r["role"],
+            r["agency_uscc"] or "",
+            r["region"] or "",
+            str(r["created_at"])[:19],
+            str(r["revoked_at"] or "")[:19],
+        )
     Console(width=200).print(table)
 
 
 @keys_app.command("revoke")
-def keys_revoke(key_id: Annotated[int, typer.Argument(help="The key's id (see keys list).")], data: Data = None) -> None:
+def keys_revoke(
+    key_id: Annotated[int, typer.Argument(help="The key's id (see keys list).")], data: Data = None
+) -> None:
     """Revoke a key: it stops working at once."""
     from enforcehub.store import keys as key_store
     from enforcehub.store.db import make_engine, write_transaction
 
     with write_transaction(make_engine(settings_for(data))) as conn:
         if not key_store.revoke_key(conn, key_id=key_id):
-            raise EnforcehubError(f"没有有效的密钥 {key_id}", code="unknown-key", message_en=f"no active key {key_id}")
+            raise EnforcehubError(
+                f"没有有效的密钥 {key_id}", code="unknown-key", message_en=f"no active key {key_id}"
+            )
     Console().print(f"key {key_id} revoked")
 
 
@@ -143,8 +174,12 @@ def submit(
     path: Annotated[Path, typer.Argument(help="A file, or a directory written by `enforcehub synth`.")],
     hub_url: Annotated[str, typer.Option("--hub", help="The hub's base URL, e.g. http://127.0.0.1:8000.")],
     key: Annotated[str, typer.Option("--key", envvar="ENFORCEHUB_KEY", help="An API key allowed to submit.")],
-    dataset: Annotated[str | None, typer.Option("--dataset", "-d", help="Dataset (required for a file).")] = None,
-    policy: Annotated[str, typer.Option(help="accept-valid-rows or reject-submission.")] = "accept-valid-rows",
+    dataset: Annotated[
+        str | None, typer.Option("--dataset", "-d", help="Dataset (required for a file).")
+    ] = None,
+    policy: Annotated[
+        str, typer.Option(help="accept-valid-rows or reject-submission.")
+    ] = "accept-valid-rows",
     wait: Annotated[bool, typer.Option(help="Wait for large files to finish processing.")] = True,
 ) -> None:
     """Submit a file (or every dataset file of a synth directory, reference data first) to a hub."""
@@ -157,26 +192,45 @@ def submit(
                     files.append((name, candidate))
                     break
         if not files:
-            raise EnforcehubError(f"目录 {path} 中没有数据集文件", code="no-files", message_en=f"no dataset files in {path}")
+            raise EnforcehubError(
+                f"目录 {path} 中没有数据集文件", code="no-files", message_en=f"no dataset files in {path}"
+            )
     elif path.is_file():
         if not dataset:
-            raise EnforcehubError("提交单个文件需要 --dataset", code="bad-option", message_en="a file needs --dataset")
+            raise EnforcehubError(
+                "提交单个文件需要 --dataset", code="bad-option", message_en="a file needs --dataset"
+            )
         files.append((dataset, path))
     else:
         raise EnforcehubError(f"找不到 {path}", code="file-not-found", message_en=f"not found: {path}")
     from enforcehub.client import HubClient
 
     client = HubClient(hub_url, key)
-    table = Table("dataset", "submission", "status", "received", "accepted", "rejected", "created", "updated",
-                  "unchanged")
+    table = Table(
+        "dataset",
+        "submission",
+        "status",
+        "received",
+        "accepted",
+        "rejected",
+        "created",
+        "updated",
+        "unchanged",
+    )
     failed = False
     for name, file in files:
         receipt = client.submit_file(file, name, policy=policy, wait=wait)
         c = receipt.get("counts", {})
         failed |= receipt.get("status") == "failed"
-        table.add_row(name, receipt.get("id", ""), receipt.get("status", ""),
-                      *[f"{c.get(k, 0):,}" for k in ("received", "accepted", "rejected", "created", "updated",
-                                                      "unchanged")])
+        table.add_row(
+            name,
+            receipt.get("id", ""),
+            receipt.get("status", ""),
+            *[
+                f"{c.get(k, 0):,}"
+                for k in ("received", "accepted", "rejected", "created", "updated", "unchanged")
+            ],
+        )
     Console(width=200).print(table)
     if failed:
         raise typer.Exit(1)

@@ -10,14 +10,19 @@ import httpx
 
 from enforcehub.errors import EnforcehubError
 
-CONTENT_TYPES = {".csv": "text/csv", ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                 ".json": "application/json", ".jsonl": "application/x-ndjson"}
+CONTENT_TYPES = {
+    ".csv": "text/csv",
+    ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    ".json": "application/json",
+    ".jsonl": "application/x-ndjson",
+}
 
 
 class HubClient:
     def __init__(self, base_url: str, key: str, *, timeout: float = 600.0) -> None:
-        self.http = httpx.Client(base_url=base_url.rstrip("/"), timeout=timeout,
-                                 headers={"Authorization": f"Bearer {key}"})
+        self.http = httpx.Client(
+            base_url=base_url.rstrip("/"), timeout=timeout, headers={"Authorization": f"Bearer {key}"}
+        )
 
     def _answer(self, response: httpx.Response) -> dict[str, Any]:
         try:
@@ -26,22 +31,34 @@ class HubClient:
             body = {}
         if response.status_code >= 400:
             error = body.get("error", {})
-            raise EnforcehubError(error.get("message") or response.text[:200],
-                                  code=error.get("code", f"http-{response.status_code}"),
-                                  message_en=error.get("message_en") or response.text[:200])
+            raise EnforcehubError(
+                error.get("message") or response.text[:200],
+                code=error.get("code", f"http-{response.status_code}"),
+                message_en=error.get("message_en") or response.text[:200],
+            )
         return body
 
-    def submit_file(self, path: Path, dataset: str, *, policy: str = "accept-valid-rows",
-                    wait: bool = True) -> dict[str, Any]:
+    def submit_file(
+        self, path: Path, dataset: str, *, policy: str = "accept-valid-rows", wait: bool = True
+    ) -> dict[str, Any]:
         """Upload one file; with `wait`, poll until a background submission is done or failed."""
         try:
             with path.open("rb") as handle:
                 response = self.http.post(
-                    "/api/v1/submissions", params={"dataset": dataset, "policy": policy},
-                    files={"file": (path.name, handle, CONTENT_TYPES.get(path.suffix.lower(), "application/octet-stream"))},
+                    "/api/v1/submissions",
+                    params={"dataset": dataset, "policy": policy},
+                    files={
+                        "file": (
+                            path.name,
+                            handle,
+                            CONTENT_TYPES.get(path.suffix.lower(), "application/octet-stream"),
+                        )
+                    },
                 )
         except httpx.HTTPError as exc:
-            raise EnforcehubError(f"无法连接平台：{exc}", code="hub-unreachable", message_en=f"hub unreachable: {exc}") from None
+            raise EnforcehubError(
+                f"无法连接平台：{exc}", code="hub-unreachable", message_en=f"hub unreachable: {exc}"
+            ) from None
         receipt = self._answer(response)
         while wait and receipt.get("status") == "processing":
             time.sleep(0.5)
@@ -49,8 +66,11 @@ class HubClient:
         return receipt
 
     def submit_records(self, records: list[dict[str, Any]], dataset: str, **params: str) -> dict[str, Any]:
-        return self._answer(self.http.post("/api/v1/submissions", params={"dataset": dataset, **params},
-                                           json={"records": records}))
+        return self._answer(
+            self.http.post(
+                "/api/v1/submissions", params={"dataset": dataset, **params}, json={"records": records}
+            )
+        )
 
     def receipt(self, submission_id: str) -> dict[str, Any]:
         return self._answer(self.http.get(f"/api/v1/submissions/{submission_id}"))

@@ -27,7 +27,9 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="ENFORCEHUB_", extra="ignore", toml_file=None)
 
     data_dir: Path = Path("enforcehub-data")
-    database_url: str | None = Field(default=None, description="postgresql+psycopg://… ; default: SQLite in data_dir")
+    database_url: str | None = Field(
+        default=None, description="postgresql+psycopg://… ; default: SQLite in data_dir"
+    )
     hub_id: str = "gd-province"
     level: Literal["province", "city"] = "province"
     region: str = "440000"

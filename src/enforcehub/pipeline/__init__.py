@@ -50,8 +50,15 @@ class SubmissionRefused(EnforcehubError):
 
     code = "submission-refused"
 
-    def __init__(self, message: str, *, code: str, message_en: str, status: int = 422,
-                 detail: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str,
+        message_en: str,
+        status: int = 422,
+        detail: dict[str, Any] | None = None,
+    ) -> None:
         super().__init__(message, code=code, message_en=message_en)
         self.status = status
         self.detail = detail or {}
@@ -134,8 +141,13 @@ def register(ctx: HubContext, request: SubmissionRequest, principal: Principal) 
         "received_at": now(),
     }
     with write_transaction(ctx.engine) as conn:
-        append_audit(conn, principal=principal.name, action="submit", target=submission_id,
-                     detail={"dataset": request.dataset, "sha256": request.blob.sha256, "channel": request.channel})
+        append_audit(
+            conn,
+            principal=principal.name,
+            action="submit",
+            target=submission_id,
+            detail={"dataset": request.dataset, "sha256": request.blob.sha256, "channel": request.channel},
+        )
         earlier = submission_store.get_done_submission_by_content(
             conn, sha256=request.blob.sha256, dataset=request.dataset
         )
@@ -146,13 +158,17 @@ def register(ctx: HubContext, request: SubmissionRequest, principal: Principal) 
                 conn, **base, **counts, status="done", duplicate_of=earlier["id"], finished_at=now()
             )
             receipt = _receipt(conn, ctx, submission_id)
-            submission_store.update_submission(conn, submission_id=submission_id, signature=receipt["signature"])
+            submission_store.update_submission(
+                conn, submission_id=submission_id, signature=receipt["signature"]
+            )
             return receipt
         submission_store.insert_submission(conn, **base, status="processing")
     return {"id": submission_id, "status": "processing"}
 
 
-def process(ctx: HubContext, submission_id: str, principal: Principal, request: SubmissionRequest) -> dict[str, Any]:
+def process(
+    ctx: HubContext, submission_id: str, principal: Principal, request: SubmissionRequest
+) -> dict[str, Any]:
     """Validate and store a registered submission; returns its receipt. Failures mark it `failed`."""
     last_error: Exception | None = None
     for _attempt in range(ATTEMPTS):
@@ -160,7 +176,9 @@ def process(ctx: HubContext, submission_id: str, principal: Principal, request: 
             with write_transaction(ctx.engine) as conn:
                 _store_submission(conn, ctx, submission_id, principal, request)
                 receipt = _receipt(conn, ctx, submission_id)
-                submission_store.update_submission(conn, submission_id=submission_id, signature=receipt["signature"])
+                submission_store.update_submission(
+                    conn, submission_id=submission_id, signature=receipt["signature"]
+                )
             return receipt
         except IntegrityError as exc:  # a concurrent writer created the same record first: go again
             last_error = exc
@@ -175,7 +193,9 @@ def process(ctx: HubContext, submission_id: str, principal: Principal, request: 
             _fail(ctx, submission_id, f"internal-error: {type(exc).__name__}")
             raise
     _fail(ctx, submission_id, f"conflict: {type(last_error).__name__}")
-    raise EnforcehubError("并发写入冲突，请重新报送", code="write-conflict", message_en="write conflict; resubmit")
+    raise EnforcehubError(
+        "并发写入冲突，请重新报送", code="write-conflict", message_en="write conflict; resubmit"
+    )
 
 
 def _fail(ctx: HubContext, submission_id: str, reason: str) -> None:
@@ -189,14 +209,17 @@ def _chunks(request: SubmissionRequest, dataset: Dataset) -> tuple[list[str], An
     from enforcehub.intake.readers import open_table
 
     table = open_table(
-        request.blob.path, name=request.filename or request.blob.sha256, format=request.fmt,
+        request.blob.path,
+        name=request.filename or request.blob.sha256,
+        format=request.fmt,
         expected_headers=is_known_header(dataset),
     )
     return table.headers, coalesce(table.chunks(DEFAULT_CHUNK_ROWS), DEFAULT_CHUNK_ROWS), table.format
 
 
-def _store_submission(conn: Connection, ctx: HubContext, submission_id: str, principal: Principal,
-                      request: SubmissionRequest) -> None:
+def _store_submission(
+    conn: Connection, ctx: HubContext, submission_id: str, principal: Principal, request: SubmissionRequest
+) -> None:
     dataset = dataset_of(request.dataset, ctx.standard)
     headers, chunks, fmt = _chunks(request, dataset)
     header_map = map_headers(dataset, headers, require_columns=fmt in ("csv", "xlsx"))
@@ -210,16 +233,21 @@ def _store_submission(conn: Connection, ctx: HubContext, submission_id: str, pri
         if request.policy == "reject-submission":
             staged.append((chunk, result))
         else:
-            entries += _store_valid_rows(conn, ctx, submission_id, principal, request, dataset, result, counts)
+            entries += _store_valid_rows(
+                conn, ctx, submission_id, principal, request, dataset, result, counts
+            )
     report = validator.finish()
     if request.policy == "reject-submission" and report.valid:
         for _chunk, result in staged:
-            entries += _store_valid_rows(conn, ctx, submission_id, principal, request, dataset, result, counts)
+            entries += _store_valid_rows(
+                conn, ctx, submission_id, principal, request, dataset, result, counts
+            )
     counts.received = report.stats.rows
     counts.rejected = report.stats.rows - counts.accepted
     counts.errors, counts.warnings = report.stats.errors, report.stats.warnings
-    submission_store.insert_findings(conn, rows=[_finding_row(submission_id, f) for f in
-                                                 report.errors + report.warnings])
+    submission_store.insert_findings(
+        conn, rows=[_finding_row(submission_id, f) for f in report.errors + report.warnings]
+    )
     record_store.append_changes(conn, entries=entries, committed_at=now())
     submission_store.update_submission(
         conn, submission_id=submission_id, status="done", format=fmt, finished_at=now(), **counts.as_dict()
@@ -229,40 +257,43 @@ def _store_submission(conn: Connection, ctx: HubContext, submission_id: str, pri
 def _check_scope(ctx: HubContext, principal: Principal, dataset: Dataset, result: ChunkResult) -> None:
     """Refuse the whole submission when a row belongs to another agency or region (403 naming it)."""
     frame = result.frame
-    checks: list[tuple[str, str, str]] = []
     if principal.role == "agency" and principal.agency_uscc and "agency_uscc" in dataset.names:
-        checks.append(("agency_uscc", principal.agency_uscc, "执法主体"))
+        outside = pl.col("agency_uscc").is_not_null() & (pl.col("agency_uscc") != principal.agency_uscc)
+        _refuse_first(frame, outside, "agency_uscc", principal.agency_uscc)
     region_scope = principal.region if principal.role in ("platform", "hub") else None
     if ctx.region != "440000":
         region_scope = region_scope or ctx.region
-    for column, value, label in checks:
-        outside = frame.filter(pl.col(column).is_not_null() & (pl.col(column) != value))
-        if outside.height:
-            row = outside.row(0, named=True)
-            raise SubmissionRefused(
-                f"第 {row['__row__']} 行的{label}「{row[column]}」不属于本密钥的范围（{value}），整批未入库",
-                code="out-of-scope",
-                message_en=f"row {row['__row__']}: {column} {row[column]} is outside this key's scope ({value})",
-                status=403,
-                detail={"row": row["__row__"], "field": column, "value": row[column]},
-            )
-    if region_scope and "region_code" in dataset.names:
-        prefix = region_scope[:4] if region_scope.endswith("00") and region_scope != "440000" else region_scope[:2]
-        outside = frame.filter(pl.col("region_code").is_not_null() & ~pl.col("region_code").str.starts_with(prefix))
-        if outside.height:
-            row = outside.row(0, named=True)
-            raise SubmissionRefused(
-                f"第 {row['__row__']} 行的行政区划「{row['region_code']}」不在本级范围（{region_scope}）内，整批未入库",
-                code="out-of-scope",
-                message_en=f"row {row['__row__']}: region {row['region_code']} is outside {region_scope}",
-                status=403,
-                detail={"row": row["__row__"], "field": "region_code", "value": row["region_code"]},
-            )
+    if region_scope and region_scope != "440000" and "region_code" in dataset.names:
+        prefix = region_scope[:4] if region_scope.endswith("00") else region_scope
+        outside = pl.col("region_code").is_not_null() & ~pl.col("region_code").str.starts_with(prefix)
+        _refuse_first(frame, outside, "region_code", region_scope)
 
 
-def _store_valid_rows(conn: Connection, ctx: HubContext, submission_id: str, principal: Principal,
-                      request: SubmissionRequest, dataset: Dataset, result: ChunkResult,
-                      counts: Counts) -> list[dict[str, Any]]:
+def _refuse_first(frame: pl.DataFrame, outside: pl.Expr, column: str, scope: str) -> None:
+    hits = frame.filter(outside)
+    if not hits.height:
+        return
+    row = hits.row(0, named=True)
+    line, value = row["__row__"], row[column]
+    raise SubmissionRefused(
+        f"第 {line} 行的「{column}」值「{value}」不在本密钥或本级平台的范围（{scope}）内，整批未入库",
+        code="out-of-scope",
+        message_en=f"row {line}: {column} {value} is outside the scope {scope}; nothing was stored",
+        status=403,
+        detail={"row": line, "field": column, "value": value, "scope": scope},
+    )
+
+
+def _store_valid_rows(
+    conn: Connection,
+    ctx: HubContext,
+    submission_id: str,
+    principal: Principal,
+    request: SubmissionRequest,
+    dataset: Dataset,
+    result: ChunkResult,
+    counts: Counts,
+) -> list[dict[str, Any]]:
     valid = result.frame.filter(result.row_valid)
     if valid.height == 0:
         return []
@@ -277,9 +308,13 @@ def _store_valid_rows(conn: Connection, ctx: HubContext, submission_id: str, pri
     party_field = first_present(dataset, COUNTERPARTY_CANDIDATES)
     stamp = now()
     lineage = {
-        "submission_id": submission_id, "principal": principal.name, "channel": request.channel,
-        "source_system": request.source_system, "origin_hub": request.origin_hub or ctx.hub_id,
-        "origin_submission": request.extra.get("origin_submission"), "received_at": stamp,
+        "submission_id": submission_id,
+        "principal": principal.name,
+        "channel": request.channel,
+        "source_system": request.source_system,
+        "origin_hub": request.origin_hub or ctx.hub_id,
+        "origin_submission": request.extra.get("origin_submission"),
+        "received_at": stamp,
     }
 
     def summary(row: dict[str, Any]) -> dict[str, Any]:
@@ -288,7 +323,8 @@ def _store_valid_rows(conn: Connection, ctx: HubContext, submission_id: str, pri
             "agency_uscc": row.get("agency_uscc"),
             "region": row.get("region_code"),
             "counterparty_code": next((row.get(f) for f in COUNTERPARTY_CANDIDATES if row.get(f)), None)
-            if party_field else None,
+            if party_field
+            else None,
             "act_date": dt.date.fromisoformat(act[:10]) if act else None,
             "status": row.get("status"),
         }
@@ -305,32 +341,63 @@ def _store_valid_rows(conn: Connection, ctx: HubContext, submission_id: str, pri
             changed.append((existing, content, digest, row))
     counts.unchanged += valid.height - stored.height  # earlier duplicates of a key within the file
 
-    record_ids = record_store.insert_records(conn, rows=[
-        {"dataset": dataset.name, "business_key": key, "version_no": 1, "content_hash": digest,
-         "created_at": stamp, "updated_at": stamp, **summary(row)}
-        for key, _content, digest, row in new_rows
-    ])
+    record_ids = record_store.insert_records(
+        conn,
+        rows=[
+            {
+                "dataset": dataset.name,
+                "business_key": key,
+                "version_no": 1,
+                "content_hash": digest,
+                "created_at": stamp,
+                "updated_at": stamp,
+                **summary(row),
+            }
+            for key, _content, digest, row in new_rows
+        ],
+    )
     version_rows = [
-        {"record_id": rid, "version_no": 1, "content_hash": digest, "data": content,
-         "status": row.get("status"), "row": row["__row__"], **lineage}
+        {
+            "record_id": rid,
+            "version_no": 1,
+            "content_hash": digest,
+            "data": content,
+            "status": row.get("status"),
+            "row": row["__row__"],
+            **lineage,
+        }
         for rid, (_key, content, digest, row) in zip(record_ids, new_rows, strict=True)
     ] + [
-        {"record_id": existing.record_id, "version_no": existing.version_no + 1, "content_hash": digest,
-         "data": content, "status": row.get("status"), "row": row["__row__"], **lineage}
+        {
+            "record_id": existing.record_id,
+            "version_no": existing.version_no + 1,
+            "content_hash": digest,
+            "data": content,
+            "status": row.get("status"),
+            "row": row["__row__"],
+            **lineage,
+        }
         for existing, content, digest, row in changed
     ]
     version_ids = record_store.insert_versions(conn, rows=version_rows)
     updates = [
-        {"b_id": v["record_id"], "b_version_id": vid, "b_version_no": v["version_no"],
-         "b_content_hash": v["content_hash"], "b_updated_at": stamp,
-         **{f"b_{k}": val for k, val in summary(row).items()}}
-        for vid, v, row in zip(version_ids, version_rows, [r for *_x, r in new_rows] + [r for *_y, r in changed],
-                               strict=True)
+        {
+            "b_id": v["record_id"],
+            "b_version_id": vid,
+            "b_version_no": v["version_no"],
+            "b_content_hash": v["content_hash"],
+            "b_updated_at": stamp,
+            **{f"b_{k}": val for k, val in summary(row).items()},
+        }
+        for vid, v, row in zip(
+            version_ids, version_rows, [r for *_x, r in new_rows] + [r for *_y, r in changed], strict=True
+        )
     ]
     record_store.update_current(conn, rows=updates)
     entries = []
-    for vid, v, row in zip(version_ids, version_rows, [r for *_x, r in new_rows] + [r for *_y, r in changed],
-                           strict=True):
+    for vid, v, row in zip(
+        version_ids, version_rows, [r for *_x, r in new_rows] + [r for *_y, r in changed], strict=True
+    ):
         kind = "created" if v["version_no"] == 1 else "updated"
         if row.get("status") == REVOKED_STATUS:
             kind = "revoked"
@@ -339,14 +406,29 @@ def _store_valid_rows(conn: Connection, ctx: HubContext, submission_id: str, pri
             counts.created += 1
         else:
             counts.updated += 1
-        entries.append({"dataset": dataset.name, "record_id": v["record_id"], "version_id": vid, "kind": kind,
-                        "region": row.get("region_code"), "submission_id": submission_id})
+        entries.append(
+            {
+                "dataset": dataset.name,
+                "record_id": v["record_id"],
+                "version_id": vid,
+                "kind": kind,
+                "region": row.get("region_code"),
+                "submission_id": submission_id,
+            }
+        )
     return entries
 
 
 def _finding_row(submission_id: str, finding: Finding) -> dict[str, Any]:
-    return {"submission_id": submission_id, "row": finding.row, "field": finding.field, "code": finding.code,
-            "severity": finding.severity, "message": finding.message, "value": finding.value}
+    return {
+        "submission_id": submission_id,
+        "row": finding.row,
+        "field": finding.field,
+        "code": finding.code,
+        "severity": finding.severity,
+        "message": finding.message,
+        "value": finding.value,
+    }
 
 
 def _receipt(conn: Connection, ctx: HubContext, submission_id: str) -> dict[str, Any]:
@@ -357,6 +439,7 @@ def _receipt(conn: Connection, ctx: HubContext, submission_id: str) -> dict[str,
 
 def receipt_body(row: dict[str, Any]) -> dict[str, Any]:
     """The receipt an agency keeps: what the hub received and what it did with it."""
+
     def iso(value: Any) -> str | None:
         return value.isoformat() if isinstance(value, dt.datetime) else value
 
@@ -395,4 +478,12 @@ def ingest(ctx: HubContext, request: SubmissionRequest, principal: Principal) ->
     return process(ctx, registered["id"], principal, request)
 
 
-__all__ = ["HubContext", "Principal", "SubmissionRefused", "SubmissionRequest", "ingest", "process", "register"]
+__all__ = [
+    "HubContext",
+    "Principal",
+    "SubmissionRefused",
+    "SubmissionRequest",
+    "ingest",
+    "process",
+    "register",
+]

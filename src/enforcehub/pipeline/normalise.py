@@ -49,8 +49,10 @@ def canonical_columns(standard: Standard, dataset: Dataset) -> list[pl.Expr]:
             case "integer":
                 value = pl.col(typed(element.name)).cast(pl.Utf8)
             case "boolean":
-                value = pl.when(pl.col(typed(element.name))).then(pl.lit("true")).otherwise(
-                    pl.when(pl.col(typed(element.name)).is_not_null()).then(pl.lit("false"))
+                value = (
+                    pl.when(pl.col(typed(element.name)))
+                    .then(pl.lit("true"))
+                    .otherwise(pl.when(pl.col(typed(element.name)).is_not_null()).then(pl.lit("false")))
                 )
             case _:
                 value = raw

@@ -41,7 +41,7 @@ def _files_root() -> Traversable:
 
 def _read_yaml(node: Traversable | Path, place: str) -> Any:
     try:
-        return yaml.load(node.read_text(encoding="utf-8"), Loader=_YAML_LOADER)  # noqa: S506 (a safe loader)
+        return yaml.load(node.read_text(encoding="utf-8"), Loader=_YAML_LOADER)
     except yaml.YAMLError as exc:
         raise StandardError(f"{place}: not valid YAML: {exc}") from exc
     except OSError as exc:

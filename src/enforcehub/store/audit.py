@@ -28,8 +28,9 @@ def _stamp(at: dt.datetime) -> str:
     return at.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")
 
 
-def append_audit(conn: Connection, *, principal: str, action: str, target: str,
-                 detail: dict[str, Any] | None = None) -> str:
+def append_audit(
+    conn: Connection, *, principal: str, action: str, target: str, detail: dict[str, Any] | None = None
+) -> str:
     """Append one entry in the caller's transaction; returns its hash."""
     if conn.dialect.name == "postgresql":
         conn.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": _AUDIT_LOCK})
@@ -38,8 +39,17 @@ def append_audit(conn: Connection, *, principal: str, action: str, target: str,
     at = dt.datetime.now(dt.UTC)
     detail_text = json.dumps(detail, ensure_ascii=False, sort_keys=True) if detail else None
     digest = _entry_hash(prev_hash, _stamp(at), principal, action, target, detail_text)
-    conn.execute(insert(audit_log).values(at=at, principal=principal, action=action, target=target[:400],
-                                          detail=detail_text, prev_hash=prev_hash, hash=digest))
+    conn.execute(
+        insert(audit_log).values(
+            at=at,
+            principal=principal,
+            action=action,
+            target=target[:400],
+            detail=detail_text,
+            prev_hash=prev_hash,
+            hash=digest,
+        )
+    )
     return digest
 
 
@@ -49,7 +59,9 @@ def verify_chain(conn: Connection) -> tuple[bool, int, int | None]:
     count = 0
     for row in conn.execute(select(audit_log).order_by(audit_log.c.id)).mappings():
         at = row["at"] if row["at"].tzinfo else row["at"].replace(tzinfo=dt.UTC)
-        expected = _entry_hash(prev_hash, _stamp(at), row["principal"], row["action"], row["target"], row["detail"])
+        expected = _entry_hash(
+            prev_hash, _stamp(at), row["principal"], row["action"], row["target"], row["detail"]
+        )
         if row["prev_hash"] != prev_hash or row["hash"] != expected:
             return False, count, int(row["id"])
         prev_hash = row["hash"]

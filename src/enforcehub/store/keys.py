@@ -20,14 +20,26 @@ def _hash(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
-def insert_key(conn: Connection, *, role: str, name: str = "", agency_uscc: str | None = None,
-               region: str | None = None, consumer: str | None = None) -> tuple[dict[str, Any], str]:
+def insert_key(
+    conn: Connection,
+    *,
+    role: str,
+    name: str = "",
+    agency_uscc: str | None = None,
+    region: str | None = None,
+    consumer: str | None = None,
+) -> tuple[dict[str, Any], str]:
     """Create a key; returns (its row, the key itself — shown once, never stored in clear)."""
     prefix = secrets.token_hex(6)
     key = f"{KEY_PREFIX}{prefix}_{secrets.token_urlsafe(32)}"
     values = {
-        "prefix": prefix, "key_hash": _hash(key), "role": role, "name": name or f"{role}-{prefix}",
-        "agency_uscc": agency_uscc, "region": region, "consumer": consumer,
+        "prefix": prefix,
+        "key_hash": _hash(key),
+        "role": role,
+        "name": name or f"{role}-{prefix}",
+        "agency_uscc": agency_uscc,
+        "region": region,
+        "consumer": consumer,
         "created_at": dt.datetime.now(dt.UTC),
     }
     key_id = conn.execute(insert(api_keys).values(**values).returning(api_keys.c.id)).scalar_one()
@@ -39,7 +51,7 @@ def get_key(conn: Connection, *, key: str) -> dict[str, Any] | None:
     """The active key row matching `key` (constant-time comparison of the hash), or None."""
     if not key.startswith(KEY_PREFIX) or key.count("_") < 2:
         return None
-    prefix = key[len(KEY_PREFIX):].split("_", 1)[0]
+    prefix = key[len(KEY_PREFIX) :].split("_", 1)[0]
     row = conn.execute(select(api_keys).where(api_keys.c.prefix == prefix)).mappings().first()
     if row is None or row["revoked_at"] is not None:
         return None
@@ -57,6 +69,8 @@ def revoke_key(conn: Connection, *, key_id: int | None = None, prefix: str | Non
     """Revoke by id or prefix; False when no active key matched."""
     condition = api_keys.c.id == key_id if key_id is not None else api_keys.c.prefix == prefix
     result = conn.execute(
-        update(api_keys).where(condition, api_keys.c.revoked_at.is_(None)).values(revoked_at=dt.datetime.now(dt.UTC))
+        update(api_keys)
+        .where(condition, api_keys.c.revoked_at.is_(None))
+        .values(revoked_at=dt.datetime.now(dt.UTC))
     )
     return bool(result.rowcount)

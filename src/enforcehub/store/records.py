@@ -26,9 +26,9 @@ def get_current(conn: Connection, *, dataset: str, keys: Sequence[str]) -> dict[
     found: dict[str, Current] = {}
     for start in range(0, len(keys), LOOKUP_BATCH):
         batch = list(keys[start : start + LOOKUP_BATCH])
-        query = select(records.c.business_key, records.c.id, records.c.version_no, records.c.content_hash).where(
-            records.c.dataset == dataset, records.c.business_key.in_(batch)
-        )
+        query = select(
+            records.c.business_key, records.c.id, records.c.version_no, records.c.content_hash
+        ).where(records.c.dataset == dataset, records.c.business_key.in_(batch))
         for key, record_id, version_no, content_hash in conn.execute(query):
             found[key] = Current(record_id, version_no, content_hash)
     return found
@@ -79,11 +79,15 @@ def append_changes(conn: Connection, *, entries: list[dict[str, Any]], committed
     transaction commits, so a transaction that commits later always gets larger numbers: a feed
     reading `seq > cursor` can never skip a change committed after it read.
     """
-    counter = conn.execute(select(change_counter.c.last_seq).where(change_counter.c.id == 1).with_for_update())
+    counter = conn.execute(
+        select(change_counter.c.last_seq).where(change_counter.c.id == 1).with_for_update()
+    )
     last = int(counter.scalar_one())
     if not entries:
         return last
-    numbered = [{**entry, "seq": last + i + 1, "committed_at": committed_at} for i, entry in enumerate(entries)]
+    numbered = [
+        {**entry, "seq": last + i + 1, "committed_at": committed_at} for i, entry in enumerate(entries)
+    ]
     conn.execute(insert(changes), numbered)
     last += len(numbered)
     conn.execute(update(change_counter).where(change_counter.c.id == 1).values(last_seq=last))

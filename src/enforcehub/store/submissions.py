@@ -9,7 +9,17 @@ from sqlalchemy import Connection, func, insert, select, update
 
 from enforcehub.store.schema import findings, submissions
 
-COUNTS = ("received", "accepted", "rejected", "created", "updated", "unchanged", "revoked", "errors", "warnings")
+COUNTS = (
+    "received",
+    "accepted",
+    "rejected",
+    "created",
+    "updated",
+    "unchanged",
+    "revoked",
+    "errors",
+    "warnings",
+)
 
 
 def insert_submission(conn: Connection, **values: Any) -> None:
@@ -42,7 +52,9 @@ def get_done_submission_by_content(conn: Connection, *, sha256: str, dataset: st
     return dict(row) if row else None
 
 
-def list_submissions(conn: Connection, *, limit: int = 100, principal: str | None = None) -> list[dict[str, Any]]:
+def list_submissions(
+    conn: Connection, *, limit: int = 100, principal: str | None = None
+) -> list[dict[str, Any]]:
     query = select(submissions).order_by(submissions.c.received_at.desc()).limit(limit)
     if principal is not None:
         query = query.where(submissions.c.principal == principal)
@@ -54,7 +66,11 @@ def fail_unfinished_submissions(conn: Connection, *, now: dt.datetime) -> int:
     result = conn.execute(
         update(submissions)
         .where(submissions.c.status.in_(("received", "processing")))
-        .values(status="failed", failure="interrupted: the hub stopped while processing; resubmit", finished_at=now)
+        .values(
+            status="failed",
+            failure="interrupted: the hub stopped while processing; resubmit",
+            finished_at=now,
+        )
     )
     return int(result.rowcount or 0)
 
@@ -72,8 +88,14 @@ def list_findings(
         select(func.count()).select_from(findings).where(findings.c.submission_id == submission_id)
     ).scalar_one()
     query = (
-        select(findings.c.row, findings.c.field, findings.c.code, findings.c.severity, findings.c.message,
-               findings.c.value)
+        select(
+            findings.c.row,
+            findings.c.field,
+            findings.c.code,
+            findings.c.severity,
+            findings.c.message,
+            findings.c.value,
+        )
         .where(findings.c.submission_id == submission_id)
         .order_by(findings.c.row, findings.c.field, findings.c.id)
         .offset(offset)

@@ -37,7 +37,9 @@ def create_app(settings: Settings) -> FastAPI:
         with write_transaction(engine) as conn:
             fail_unfinished_submissions(conn, now=dt.datetime.now(dt.UTC))
         app.state.settings = settings
-        app.state.hub = HubContext(engine, standard(), settings.hub_id, settings.region, settings.signing_secret)
+        app.state.hub = HubContext(
+            engine, standard(), settings.hub_id, settings.region, settings.signing_secret
+        )
         app.state.ready = True
         yield
         engine.dispose()
@@ -49,7 +51,9 @@ def create_app(settings: Settings) -> FastAPI:
         lifespan=lifespan,
     )
     registry = CollectorRegistry()
-    requests_total = Counter("enforcehub_http_requests_total", "HTTP requests", ["method", "status"], registry=registry)
+    requests_total = Counter(
+        "enforcehub_http_requests_total", "HTTP requests", ["method", "status"], registry=registry
+    )
     app.state.metrics = {"requests": requests_total}
 
     @app.middleware("http")
@@ -65,18 +69,30 @@ def create_app(settings: Settings) -> FastAPI:
     @app.exception_handler(RequestValidationError)
     async def validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
         problems = [{"loc": list(e.get("loc", ())), "msg": e.get("msg", "")} for e in exc.errors()][:20]
-        return error_response(422, "invalid-request", "请求参数不正确", "the request's parameters are not valid",
-                              {"problems": problems})
+        return error_response(
+            422,
+            "invalid-request",
+            "请求参数不正确",
+            "the request's parameters are not valid",
+            {"problems": problems},
+        )
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        code = {404: "not-found", 405: "method-not-allowed", 413: "body-too-large"}.get(exc.status_code, "http-error")
+        code = {404: "not-found", 405: "method-not-allowed", 413: "body-too-large"}.get(
+            exc.status_code, "http-error"
+        )
         return error_response(exc.status_code, code, str(exc.detail), str(exc.detail))
 
     @app.exception_handler(Exception)
     async def internal_error(_request: Request, exc: Exception) -> JSONResponse:
-        return error_response(500, "internal-error", "服务器内部错误，已记录", "internal error; it has been logged",
-                              {"type": type(exc).__name__})
+        return error_response(
+            500,
+            "internal-error",
+            "服务器内部错误，已记录",
+            "internal error; it has been logged",
+            {"type": type(exc).__name__},
+        )
 
     @app.get("/healthz", tags=["operations"], summary="The process is alive")
     def healthz() -> dict[str, str]:
@@ -92,7 +108,9 @@ def create_app(settings: Settings) -> FastAPI:
     def metrics(context: Hub) -> PlainTextResponse:
         with read_transaction(context.engine) as conn:
             stored = conn.execute(select(records.c.dataset, func.count()).group_by(records.c.dataset)).all()
-            by_status = conn.execute(select(submissions.c.status, func.count()).group_by(submissions.c.status)).all()
+            by_status = conn.execute(
+                select(submissions.c.status, func.count()).group_by(submissions.c.status)
+            ).all()
             last_seq = conn.execute(select(change_counter.c.last_seq)).scalar() or 0
         local = CollectorRegistry()
         gauge = Gauge("enforcehub_records", "Records in the thematic database", ["dataset"], registry=local)
@@ -110,11 +128,21 @@ def create_app(settings: Settings) -> FastAPI:
         require(caller, "admin")
         role = payload.get("role")
         if role not in key_store.ROLES:
-            raise ApiError(422, "invalid-role", f"角色应为 {'、'.join(key_store.ROLES)}", f"role must be one of {key_store.ROLES}")
+            raise ApiError(
+                422,
+                "invalid-role",
+                f"角色应为 {'、'.join(key_store.ROLES)}",
+                f"role must be one of {key_store.ROLES}",
+            )
         with write_transaction(context.engine) as conn:
-            row, key = key_store.insert_key(conn, role=role, name=str(payload.get("name") or ""),
-                                            agency_uscc=payload.get("agency"), region=payload.get("region"),
-                                            consumer=payload.get("consumer"))
+            row, key = key_store.insert_key(
+                conn,
+                role=role,
+                name=str(payload.get("name") or ""),
+                agency_uscc=payload.get("agency"),
+                region=payload.get("region"),
+                consumer=payload.get("consumer"),
+            )
         return {**_key_view(row), "key": key}
 
     @app.get("/api/v1/admin/keys", tags=["admin"], summary="List keys (never the keys themselves)")
@@ -137,4 +165,6 @@ def create_app(settings: Settings) -> FastAPI:
 
 
 def _key_view(row: dict[str, Any]) -> dict[str, Any]:
-    return {k: (v.isoformat() if isinstance(v, dt.datetime) else v) for k, v in row.items() if k != "key_hash"}
+    return {
+        k: (v.isoformat() if isinstance(v, dt.datetime) else v) for k, v in row.items() if k != "key_hash"
+    }

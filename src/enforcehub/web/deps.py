@@ -15,15 +15,17 @@ from enforcehub.store.db import read_transaction
 class ApiError(Exception):
     """An error answered as {"error": {"code", "message", "message_en", "detail"}} with an HTTP status."""
 
-    def __init__(self, status: int, code: str, message: str, message_en: str,
-                 detail: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self, status: int, code: str, message: str, message_en: str, detail: dict[str, Any] | None = None
+    ) -> None:
         super().__init__(message_en)
         self.status, self.code, self.message, self.message_en = status, code, message, message_en
         self.detail = detail or {}
 
 
-def error_response(status: int, code: str, message: str, message_en: str,
-                   detail: dict[str, Any] | None = None) -> JSONResponse:
+def error_response(
+    status: int, code: str, message: str, message_en: str, detail: dict[str, Any] | None = None
+) -> JSONResponse:
     body = {"error": {"code": code, "message": message, "message_en": message_en, "detail": detail or {}}}
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
     return JSONResponse(body, status_code=status, headers=headers)
@@ -53,8 +55,13 @@ def principal(request: Request, context: Hub) -> Principal:
         row = key_store.get_key(conn, key=key)
     if row is None:
         raise ApiError(401, "invalid-key", "API 密钥无效或已吊销", "API key is not valid or has been revoked")
-    return Principal(name=row["name"], role=row["role"], key_id=row["id"], agency_uscc=row["agency_uscc"],
-                     region=row["region"])
+    return Principal(
+        name=row["name"],
+        role=row["role"],
+        key_id=row["id"],
+        agency_uscc=row["agency_uscc"],
+        region=row["region"],
+    )
 
 
 Caller = Annotated[Principal, Depends(principal)]
@@ -63,8 +70,13 @@ Caller = Annotated[Principal, Depends(principal)]
 def require(caller: Principal, *roles: str) -> None:
     """403 unless the caller has one of `roles`."""
     if caller.role not in roles:
-        raise ApiError(403, "forbidden-role", f"角色「{caller.role}」无权执行此操作", f"role {caller.role} may not do this",
-                       {"allowed": list(roles)})
+        raise ApiError(
+            403,
+            "forbidden-role",
+            f"角色「{caller.role}」无权执行此操作",
+            f"role {caller.role} may not do this",
+            {"allowed": list(roles)},
+        )
 
 
 def region_prefix(caller: Principal, context: HubContext) -> str | None:

@@ -23,7 +23,9 @@ def _dataset(context: Any, dataset: str) -> None:
 
 @router.get("/records/{dataset}", summary="Current records, filtered, with keyset pagination")
 def list_records(
-    dataset: str, context: Hub, caller: Caller,
+    dataset: str,
+    context: Hub,
+    caller: Caller,
     after: Annotated[int, Query(ge=0, description="The `next` cursor of the previous page")] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     region: Annotated[str | None, Query(pattern=r"^\d{2,6}$")] = None,
@@ -38,24 +40,41 @@ def list_records(
     scope = region_prefix(caller, context)
     wanted = region.rstrip("0") if region else None
     if scope and wanted and not wanted.startswith(scope):
-        raise ApiError(403, "out-of-scope", f"无权读取区划 {region} 的数据", f"region {region} is outside your scope")
+        raise ApiError(
+            403, "out-of-scope", f"无权读取区划 {region} 的数据", f"region {region} is outside your scope"
+        )
     if caller.role == "agency":
         agency = caller.agency_uscc
     with read_transaction(context.engine) as conn:
-        page = reads.list_records(conn, dataset=dataset, after_id=after, limit=limit,
-                                  region_prefix=wanted or scope, agency_uscc=agency, counterparty_code=counterparty,
-                                  status=status, date_from=date_from, date_to=date_to)
+        page = reads.list_records(
+            conn,
+            dataset=dataset,
+            after_id=after,
+            limit=limit,
+            region_prefix=wanted or scope,
+            agency_uscc=agency,
+            counterparty_code=counterparty,
+            status=status,
+            date_from=date_from,
+            date_to=date_to,
+        )
     return {"records": page, "next": page[-1]["id"] if len(page) == limit else None}
 
 
 @router.get("/records/{dataset}/{record_id}", summary="One record: its current version, or as of a date")
-def get_record(dataset: str, record_id: int, context: Hub, caller: Caller,
-               as_of: dt.datetime | None = None) -> dict[str, Any]:
+def get_record(
+    dataset: str, record_id: int, context: Hub, caller: Caller, as_of: dt.datetime | None = None
+) -> dict[str, Any]:
     record, history = _record_and_versions(dataset, record_id, context, caller, as_of)
     if not history:
         raise ApiError(404, "no-version", "该时点尚无此记录", "the record had no version at that time")
-    return {"id": record["id"], "dataset": dataset, "key": record["business_key"], "current": history[-1],
-            "versions": len(history)}
+    return {
+        "id": record["id"],
+        "dataset": dataset,
+        "key": record["business_key"],
+        "current": history[-1],
+        "versions": len(history),
+    }
 
 
 @router.get("/records/{dataset}/{record_id}/versions", summary="Every version with its lineage")
@@ -64,15 +83,18 @@ def get_versions(dataset: str, record_id: int, context: Hub, caller: Caller) -> 
     return {"id": record["id"], "dataset": dataset, "key": record["business_key"], "versions": history}
 
 
-def _record_and_versions(dataset: str, record_id: int, context: Any, caller: Any,
-                         as_of: dt.datetime | None) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+def _record_and_versions(
+    dataset: str, record_id: int, context: Any, caller: Any, as_of: dt.datetime | None
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     require(caller, *READERS)
     _dataset(context, dataset)
     with read_transaction(context.engine) as conn:
         record = reads.get_record(conn, dataset=dataset, record_id=record_id)
         scope = region_prefix(caller, context)
-        if record is None or (scope and not (record["region"] or "").startswith(scope)) or (
-            caller.role == "agency" and record["agency_uscc"] != caller.agency_uscc
+        if (
+            record is None
+            or (scope and not (record["region"] or "").startswith(scope))
+            or (caller.role == "agency" and record["agency_uscc"] != caller.agency_uscc)
         ):
             raise ApiError(404, "unknown-record", f"找不到记录 {record_id}", f"no record {record_id}")
         if as_of is not None and as_of.tzinfo is None:
@@ -91,8 +113,9 @@ def get_entity(code: str, context: Hub, caller: Caller) -> dict[str, Any]:
     with read_transaction(context.engine) as conn:
         found = reads.list_entity_records(conn, code=code, region_prefix=region_prefix(caller, context))
     with write_transaction(context.engine) as conn:
-        append_audit(conn, principal=caller.name, action="read-entity", target=code,
-                     detail={"records": len(found)})
+        append_audit(
+            conn, principal=caller.name, action="read-entity", target=code, detail={"records": len(found)}
+        )
     by_dataset: dict[str, int] = {}
     for item in found:
         by_dataset[item["dataset"]] = by_dataset.get(item["dataset"], 0) + 1

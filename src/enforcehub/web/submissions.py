@@ -5,9 +5,9 @@ from __future__ import annotations
 import csv
 import io
 import json
-from pathlib import PurePath
 from collections.abc import Iterator
-from typing import Annotated, Any
+from pathlib import PurePath
+from typing import Annotated, Any, cast
 
 from fastapi import APIRouter, BackgroundTasks, Query, Request
 from fastapi.responses import JSONResponse, Response
@@ -15,15 +15,33 @@ from starlette.datastructures import UploadFile
 
 from enforcehub.errors import EnforcehubError
 from enforcehub.intake.archive import ArchiveError, archive_bytes, archive_chunks
-from enforcehub.pipeline import Principal, SubmissionRefused, SubmissionRequest, process, register, submission_receipt
+from enforcehub.pipeline import (
+    Channel,
+    Policy,
+    Principal,
+    SubmissionRefused,
+    SubmissionRequest,
+    process,
+    register,
+    submission_receipt,
+)
 from enforcehub.store import submissions as submission_store
 from enforcehub.store.db import read_transaction
 from enforcehub.web.deps import ApiError, Caller, Hub, require
 
 router = APIRouter(prefix="/api/v1", tags=["submissions"])
 SUBMITTERS = ("admin", "agency", "platform", "hub")
-SYNC_MAX_BYTES = 8 << 20  # bodies up to this size are processed before answering; larger ones in the background
-FORMATS = {".csv": "csv", ".xlsx": "xlsx", ".xls": "xlsx", ".json": "json", ".jsonl": "jsonl", ".ndjson": "jsonl"}
+SYNC_MAX_BYTES = (
+    8 << 20
+)  # bodies up to this size are processed before answering; larger ones in the background
+FORMATS = {
+    ".csv": "csv",
+    ".xlsx": "xlsx",
+    ".xls": "xlsx",
+    ".json": "json",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+}
 
 
 def _safe_name(name: str | None) -> str | None:
@@ -49,8 +67,13 @@ async def submit(
     large files answer 202 with a `processing` receipt to poll at GET /api/v1/submissions/{id}."""
     require(caller, *SUBMITTERS)
     if dataset not in context.standard.datasets:
-        raise ApiError(404, "unknown-dataset", f"未知数据集「{dataset}」", f"unknown dataset {dataset!r}",
-                       {"known": list(context.standard.datasets)})
+        raise ApiError(
+            404,
+            "unknown-dataset",
+            f"未知数据集「{dataset}」",
+            f"unknown dataset {dataset!r}",
+            {"known": list(context.standard.datasets)},
+        )
     settings = request.app.state.settings
     content_type = request.headers.get("content-type", "")
     try:
@@ -61,36 +84,59 @@ async def submit(
                 raise ApiError(422, "missing-file", "表单中缺少 file 字段", "the form has no 'file' part")
             filename = _safe_name(upload.filename)
             fmt = FORMATS.get(PurePath(filename or "").suffix.lower())
-            blob = archive_chunks(settings.archive_dir, _iter_upload(upload), max_bytes=settings.max_upload_mb << 20)
+            blob = archive_chunks(
+                settings.archive_dir, _iter_upload(upload), max_bytes=settings.max_upload_mb << 20
+            )
             used_channel = channel or "file"
         else:
             body = await request.body()
             if len(body) > settings.max_json_mb << 20:
-                raise ApiError(413, "body-too-large", f"请求体超过 {settings.max_json_mb} MB，请改用文件上传",
-                               f"body larger than {settings.max_json_mb} MB; upload a file instead")
+                raise ApiError(
+                    413,
+                    "body-too-large",
+                    f"请求体超过 {settings.max_json_mb} MB，请改用文件上传",
+                    f"body larger than {settings.max_json_mb} MB; upload a file instead",
+                )
             _check_json(body)
             blob = archive_bytes(settings.archive_dir, body)
             filename, fmt, used_channel = None, "json", channel or "api"
     except ArchiveError as exc:
         raise ApiError(413, exc.code, exc.message_zh, exc.message_en) from None
     if used_channel == "relay" and caller.role != "hub":
-        raise ApiError(403, "relay-needs-hub-key", "只有上级平台签发的 hub 密钥可以中继报送", "relay needs a hub key")
-    submission = SubmissionRequest(dataset=dataset, blob=blob, fmt=fmt, filename=filename,
-                                   channel=used_channel, policy=policy,  # type: ignore[arg-type]
-                                   source_system=source_system)
+        raise ApiError(
+            403, "relay-needs-hub-key", "只有上级平台签发的 hub 密钥可以中继报送", "relay needs a hub key"
+        )
+    submission = SubmissionRequest(
+        dataset=dataset,
+        blob=blob,
+        fmt=fmt,
+        filename=filename,
+        channel=cast(Channel, used_channel),  # both checked by the Query patterns above
+        policy=cast(Policy, policy),
+        source_system=source_system,
+    )
     registered = register(context, submission, caller)
     if registered["status"] != "processing":
         return JSONResponse(registered, status_code=200)
     if blob.size > SYNC_MAX_BYTES:
         background.add_task(_process_quietly, context, registered["id"], caller, submission)
-        return JSONResponse({**registered, "poll": f"/api/v1/submissions/{registered['id']}"}, status_code=202)
+        return JSONResponse(
+            {**registered, "poll": f"/api/v1/submissions/{registered['id']}"}, status_code=202
+        )
     try:
         receipt = process(context, registered["id"], caller, submission)
     except SubmissionRefused as exc:
-        raise ApiError(exc.status, exc.code, exc.message_zh, exc.message_en,
-                       {**exc.detail, "submission": registered["id"]}) from None
+        raise ApiError(
+            exc.status,
+            exc.code,
+            exc.message_zh,
+            exc.message_en,
+            {**exc.detail, "submission": registered["id"]},
+        ) from None
     except EnforcehubError as exc:
-        raise ApiError(422, exc.code, exc.message_zh, exc.message_en, {"submission": registered["id"]}) from None
+        raise ApiError(
+            422, exc.code, exc.message_zh, exc.message_en, {"submission": registered["id"]}
+        ) from None
     return JSONResponse(receipt, status_code=201)
 
 
@@ -100,11 +146,13 @@ def _iter_upload(upload: UploadFile) -> Iterator[bytes]:
     return iter(lambda: upload.file.read(1 << 20), b"")
 
 
-def _process_quietly(context: Any, submission_id: str, caller: Principal, submission: SubmissionRequest) -> None:
+def _process_quietly(
+    context: Any, submission_id: str, caller: Principal, submission: SubmissionRequest
+) -> None:
     """Background processing: failures are recorded on the submission (status failed), never raised."""
     try:
         process(context, submission_id, caller, submission)
-    except Exception:  # noqa: BLE001 - the reason is stored on the submission by `process`
+    except Exception:
         return
 
 
@@ -113,11 +161,17 @@ def _check_json(body: bytes) -> None:
     try:
         parsed = json.loads(body)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ApiError(400, "invalid-json", f"请求体不是合法的 JSON：{exc}", f"the body is not valid JSON: {exc}") from None
+        raise ApiError(
+            400, "invalid-json", f"请求体不是合法的 JSON：{exc}", f"the body is not valid JSON: {exc}"
+        ) from None
     records = parsed.get("records") if isinstance(parsed, dict) else parsed
     if not isinstance(records, list):
-        raise ApiError(422, "invalid-body", "请求体应为 {\"records\": [...]} 或记录数组",
-                       'the body must be {"records": [...]} or an array of records')
+        raise ApiError(
+            422,
+            "invalid-body",
+            '请求体应为 {"records": [...]} 或记录数组',
+            'the body must be {"records": [...]} or an array of records',
+        )
     if not records:
         raise ApiError(422, "no-records", "请求体中没有记录", "the body contains no records")
 
@@ -127,21 +181,31 @@ def get_submission(submission_id: str, context: Hub, caller: Caller) -> dict[str
     with read_transaction(context.engine) as conn:
         receipt = submission_receipt(context, conn, submission_id)
     if receipt is None or not _may_see(caller, receipt):
-        raise ApiError(404, "unknown-submission", f"找不到报送记录 {submission_id}", f"no submission {submission_id}")
+        raise ApiError(
+            404, "unknown-submission", f"找不到报送记录 {submission_id}", f"no submission {submission_id}"
+        )
     return receipt
 
 
 @router.get("/submissions/{submission_id}/errors", summary="A submission's findings, paged")
-def get_findings(submission_id: str, context: Hub, caller: Caller,
-                 offset: Annotated[int, Query(ge=0)] = 0,
-                 limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> dict[str, Any]:
+def get_findings(
+    submission_id: str,
+    context: Hub,
+    caller: Caller,
+    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> dict[str, Any]:
     get_submission(submission_id, context, caller)
     with read_transaction(context.engine) as conn:
-        total, page = submission_store.list_findings(conn, submission_id=submission_id, offset=offset, limit=limit)
+        total, page = submission_store.list_findings(
+            conn, submission_id=submission_id, offset=offset, limit=limit
+        )
     return {"total": total, "offset": offset, "limit": limit, "errors": page}
 
 
-@router.get("/submissions/{submission_id}/errors.csv", summary="The findings as CSV (UTF-8 with BOM for Excel)")
+@router.get(
+    "/submissions/{submission_id}/errors.csv", summary="The findings as CSV (UTF-8 with BOM for Excel)"
+)
 def get_findings_csv(submission_id: str, context: Hub, caller: Caller) -> Response:
     get_submission(submission_id, context, caller)
     with read_transaction(context.engine) as conn:
@@ -151,8 +215,11 @@ def get_findings_csv(submission_id: str, context: Hub, caller: Caller) -> Respon
     writer.writerow(["行", "数据项", "问题代码", "级别", "说明", "值"])
     for f in page:
         writer.writerow([f["row"], f["field"], f["code"], f["severity"], f["message"], _defuse(f["value"])])
-    return Response("\ufeff" + out.getvalue(), media_type="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": f'attachment; filename="{submission_id}-errors.csv"'})
+    return Response(
+        "\ufeff" + out.getvalue(),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{submission_id}-errors.csv"'},
+    )
 
 
 def _defuse(value: str | None) -> str:
