@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
+from python_calamine import CalamineWorkbook
 
 from enforcehub.pipeline.receipt import verify_receipt
 from enforcehub.settings import DEV_SECRET
@@ -80,8 +81,22 @@ def test_file_submission_receipt_versions_and_idempotence(hub: HubProcess, dirty
         errors = client.get(f"/api/v1/submissions/{receipt['id']}/errors", headers=bearer(key)).json()
         assert errors["total"] == counts["errors"]
         assert {"row", "field", "code", "message", "value"} <= set(errors["errors"][0])
+        bad_rows = {
+            e["row"]
+            for e in client.get(
+                f"/api/v1/submissions/{receipt['id']}/errors", params={"limit": 1000}, headers=bearer(key)
+            ).json()["errors"]
+        }
         table = client.get(f"/api/v1/submissions/{receipt['id']}/errors.csv", headers=bearer(key))
-        assert table.status_code == 200 and table.text.startswith("\ufeff行,数据项")
+        assert table.status_code == 200 and table.text.startswith("\ufeff原行号,decision_number")
+        lines = list(csv.reader(io.StringIO(table.text.lstrip("\ufeff"))))
+        assert lines[0][-1] == "问题说明" and {int(r[0]) for r in lines[1:]} == bad_rows
+        book = client.get(f"/api/v1/submissions/{receipt['id']}/errors.xlsx", headers=bearer(key))
+        assert book.status_code == 200
+        sheet = CalamineWorkbook.from_filelike(io.BytesIO(book.content)).get_sheet_by_index(0).to_python()
+        assert sheet[0][0] == "原行号" and sheet[0][-1] == "问题说明"
+        assert {int(float(r[0])) for r in sheet[1:]} == bad_rows
+        assert all(r[-1] for r in sheet[1:])  # every row says what is wrong, in Chinese
 
         page = client.get("/api/v1/records/penalty", params={"limit": 1000}, headers=bearer(key)).json()
         assert len(page["records"]) == counts["created"] + counts["revoked"]

@@ -23,7 +23,7 @@ from enforcehub.validate.report import Finding, Report
 
 ROW = "__row__"
 DEFAULT_MAX_ERRORS = 1000
-DEFAULT_CHUNK_ROWS = 250_000
+DEFAULT_CHUNK_ROWS = 50_000
 
 
 @dataclass

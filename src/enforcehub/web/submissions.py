@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from collections.abc import Iterator
 from pathlib import PurePath
@@ -14,19 +12,21 @@ from fastapi.responses import JSONResponse, Response
 from starlette.datastructures import UploadFile
 
 from enforcehub.errors import EnforcehubError
-from enforcehub.intake.archive import ArchiveError, archive_bytes, archive_chunks
+from enforcehub.intake.archive import ArchiveError, archive_bytes, archive_chunks, blob_path
 from enforcehub.pipeline import (
     Channel,
     Policy,
     Principal,
     SubmissionRefused,
     SubmissionRequest,
+    annotate,
     process,
     register,
     submission_receipt,
 )
 from enforcehub.store import submissions as submission_store
 from enforcehub.store.db import read_transaction
+from enforcehub.validate.headers import map_headers
 from enforcehub.web.deps import ApiError, Caller, Hub, require
 
 router = APIRouter(prefix="/api/v1", tags=["submissions"])
@@ -204,29 +204,45 @@ def get_findings(
 
 
 @router.get(
-    "/submissions/{submission_id}/errors.csv", summary="The findings as CSV (UTF-8 with BOM for Excel)"
+    "/submissions/{submission_id}/errors.csv", summary="The rows with problems, as sent, problems beside"
 )
-def get_findings_csv(submission_id: str, context: Hub, caller: Caller) -> Response:
-    get_submission(submission_id, context, caller)
-    with read_transaction(context.engine) as conn:
-        _total, page = submission_store.list_findings(conn, submission_id=submission_id, limit=1_000_000)
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(["行", "数据项", "问题代码", "级别", "说明", "值"])
-    for f in page:
-        writer.writerow([f["row"], f["field"], f["code"], f["severity"], f["message"], _defuse(f["value"])])
+def get_errors_csv(submission_id: str, request: Request, context: Hub, caller: Caller) -> Response:
+    """The agency's own rows that have problems, with a 问题说明 column (UTF-8 with BOM for Excel)."""
+    headers, rows, _notes, _fields = _annotated(submission_id, request, context, caller)
     return Response(
-        "\ufeff" + out.getvalue(),
+        annotate.to_csv(headers, rows),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{submission_id}-errors.csv"'},
     )
 
 
-def _defuse(value: str | None) -> str:
-    """Cells starting with = + - @ would run as formulas in Excel: prefix them with a quote."""
-    if value and value[0] in "=+-@\t\r":
-        return "'" + value
-    return value or ""
+@router.get("/submissions/{submission_id}/errors.xlsx", summary="The rows with problems as a workbook to fix")
+def get_errors_xlsx(submission_id: str, request: Request, context: Hub, caller: Caller) -> Response:
+    """The agency's own rows that have problems, in their own columns, problem cells highlighted with
+    the Chinese message as a comment and a 问题说明 column: fix them and upload the file again."""
+    headers, rows, notes, fields = _annotated(submission_id, request, context, caller)
+    return Response(
+        annotate.to_xlsx(headers, rows, notes, fields),
+        media_type=XLSX_TYPE,
+        headers={"Content-Disposition": f'attachment; filename="{submission_id}-errors.xlsx"'},
+    )
+
+
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _annotated(submission_id: str, request: Request, context: Any, caller: Principal) -> Any:
+    receipt = get_submission(submission_id, context, caller)
+    with read_transaction(context.engine) as conn:
+        _total, findings = submission_store.list_findings(conn, submission_id=submission_id, limit=1_000_000)
+    path = blob_path(request.app.state.settings.archive_dir, receipt["sha256"])
+    if not path.exists():
+        raise ApiError(410, "archive-missing", "原始文件已不在归档中", "the archived file is gone")
+    fmt = receipt["format"] if receipt["format"] in ("csv", "xlsx", "json", "jsonl") else None
+    headers, rows, notes = annotate.annotated_rows(path, fmt, receipt["filename"], findings)
+    dataset = context.standard.datasets[receipt["dataset"]]
+    fields = map_headers(dataset, headers[1:-1], require_columns=False).columns
+    return headers, rows, notes, fields
 
 
 def _may_see(caller: Principal, receipt: dict[str, Any]) -> bool:
