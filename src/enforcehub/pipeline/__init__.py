@@ -294,18 +294,24 @@ def _store_valid_rows(
     result: ChunkResult,
     counts: Counts,
 ) -> list[dict[str, Any]]:
+    """Store a chunk's valid rows: new keys → records + version 1; changed content → version n+1;
+    identical content → nothing. Classification is a join on the chunk, so only new and changed rows
+    ever become Python objects."""
     valid = result.frame.filter(result.row_valid)
     if valid.height == 0:
         return []
-    stored = stored_frame(ctx.standard, dataset, valid).unique(subset=[KEY], keep="last", maintain_order=True)
     counts.accepted += valid.height
-    keys = stored[KEY].to_list()
-    contents = stored[CONTENT].to_list()
-    hashes = content_hashes(contents)
-    rows = stored.select([*dataset.names, "__row__"]).to_dicts()
-    current = record_store.get_current(conn, dataset=dataset.name, keys=keys)
-    act_field = first_present(dataset, ACT_DATE_CANDIDATES)
-    party_field = first_present(dataset, COUNTERPARTY_CANDIDATES)
+    stored = stored_frame(ctx.standard, dataset, valid).unique(subset=[KEY], keep="last", maintain_order=True)
+    counts.unchanged += valid.height - stored.height  # earlier rows of a key repeated within the chunk
+    stored = stored.with_columns(
+        pl.Series("__hash", content_hashes(stored[CONTENT].to_list()), dtype=pl.Utf8),
+        *_summary_columns(dataset),
+    )
+    current = record_store.get_current(conn, dataset=dataset.name, keys=stored[KEY].to_list())
+    joined = stored.join(current, left_on=KEY, right_on="business_key", how="left", maintain_order="left")
+    new = joined.filter(pl.col("record_id").is_null())
+    changed = joined.filter(pl.col("record_id").is_not_null() & (pl.col("content_hash") != pl.col("__hash")))
+    counts.unchanged += joined.height - new.height - changed.height
     stamp = now()
     lineage = {
         "submission_id": submission_id,
@@ -316,107 +322,107 @@ def _store_valid_rows(
         "origin_submission": request.extra.get("origin_submission"),
         "received_at": stamp,
     }
-
-    def summary(row: dict[str, Any]) -> dict[str, Any]:
-        act = row.get(act_field) if act_field else None
-        return {
-            "agency_uscc": row.get("agency_uscc"),
-            "region": row.get("region_code"),
-            "counterparty_code": next((row.get(f) for f in COUNTERPARTY_CANDIDATES if row.get(f)), None)
-            if party_field
-            else None,
-            "act_date": dt.date.fromisoformat(act[:10]) if act else None,
-            "status": row.get("status"),
-        }
-
-    new_rows: list[tuple[str, str, str, dict[str, Any]]] = []
-    changed: list[tuple[Any, str, str, dict[str, Any]]] = []
-    for key, content, digest, row in zip(keys, contents, hashes, rows, strict=True):
-        existing = current.get(key)
-        if existing is None:
-            new_rows.append((key, content, digest, row))
-        elif existing.content_hash == digest:
-            counts.unchanged += 1
-        else:
-            changed.append((existing, content, digest, row))
-    counts.unchanged += valid.height - stored.height  # earlier duplicates of a key within the file
-
+    summary = ["agency_uscc", "region", "counterparty_code", "act_date", "status"]
+    new_rows = new.select(KEY, CONTENT, "__hash", "__row__", *summary).to_dicts()
     record_ids = record_store.insert_records(
         conn,
         rows=[
             {
                 "dataset": dataset.name,
-                "business_key": key,
+                "business_key": r[KEY],
                 "version_no": 1,
-                "content_hash": digest,
+                "content_hash": r["__hash"],
                 "created_at": stamp,
                 "updated_at": stamp,
-                **summary(row),
+                **{k: r[k] for k in summary},
             }
-            for key, _content, digest, row in new_rows
+            for r in new_rows
         ],
     )
+    changed_rows = changed.select(
+        CONTENT, "__hash", "__row__", "record_id", "version_no", *summary
+    ).to_dicts()
     version_rows = [
         {
             "record_id": rid,
             "version_no": 1,
-            "content_hash": digest,
-            "data": content,
-            "status": row.get("status"),
-            "row": row["__row__"],
+            "content_hash": r["__hash"],
+            "data": r[CONTENT],
+            "status": r["status"],
+            "row": r["__row__"],
             **lineage,
         }
-        for rid, (_key, content, digest, row) in zip(record_ids, new_rows, strict=True)
+        for rid, r in zip(record_ids, new_rows, strict=True)
     ] + [
         {
-            "record_id": existing.record_id,
-            "version_no": existing.version_no + 1,
-            "content_hash": digest,
-            "data": content,
-            "status": row.get("status"),
-            "row": row["__row__"],
+            "record_id": r["record_id"],
+            "version_no": r["version_no"] + 1,
+            "content_hash": r["__hash"],
+            "data": r[CONTENT],
+            "status": r["status"],
+            "row": r["__row__"],
             **lineage,
         }
-        for existing, content, digest, row in changed
+        for r in changed_rows
     ]
     version_ids = record_store.insert_versions(conn, rows=version_rows)
-    updates = [
-        {
-            "b_id": v["record_id"],
-            "b_version_id": vid,
-            "b_version_no": v["version_no"],
-            "b_content_hash": v["content_hash"],
-            "b_updated_at": stamp,
-            **{f"b_{k}": val for k, val in summary(row).items()},
-        }
-        for vid, v, row in zip(
-            version_ids, version_rows, [r for *_x, r in new_rows] + [r for *_y, r in changed], strict=True
-        )
-    ]
-    record_store.update_current(conn, rows=updates)
+    record_store.update_current(
+        conn,
+        rows=[
+            {
+                "b_id": r["record_id"],
+                "b_version_no": r["version_no"] + 1,
+                "b_content_hash": r["__hash"],
+                "b_updated_at": stamp,
+                **{f"b_{k}": r[k] for k in summary},
+            }
+            for r in changed_rows
+        ],
+    )
     entries = []
-    for vid, v, row in zip(
-        version_ids, version_rows, [r for *_x, r in new_rows] + [r for *_y, r in changed], strict=True
-    ):
-        kind = "created" if v["version_no"] == 1 else "updated"
-        if row.get("status") == REVOKED_STATUS:
+    for vid, version, row in zip(version_ids, version_rows, [*new_rows, *changed_rows], strict=True):
+        if row["status"] == REVOKED_STATUS:
             kind = "revoked"
             counts.revoked += 1
-        elif kind == "created":
+        elif version["version_no"] == 1:
+            kind = "created"
             counts.created += 1
         else:
+            kind = "updated"
             counts.updated += 1
         entries.append(
             {
                 "dataset": dataset.name,
-                "record_id": v["record_id"],
+                "record_id": version["record_id"],
                 "version_id": vid,
                 "kind": kind,
-                "region": row.get("region_code"),
+                "region": row["region"],
                 "submission_id": submission_id,
             }
         )
     return entries
+
+
+def _summary_columns(dataset: Dataset) -> list[pl.Expr]:
+    """The record's indexed columns: agency, region, counterparty code, act date, status."""
+    names = dataset.names
+    act = first_present(dataset, ACT_DATE_CANDIDATES)
+    parties = [pl.col(n) for n in COUNTERPARTY_CANDIDATES if n in names]
+
+    def column(name: str) -> pl.Expr:
+        return pl.col(name) if name in names else pl.lit(None, dtype=pl.Utf8)
+
+    return [
+        column("agency_uscc").alias("agency_uscc"),
+        column("region_code").alias("region"),
+        (pl.coalesce(parties) if parties else pl.lit(None, dtype=pl.Utf8)).alias("counterparty_code"),
+        (
+            pl.col(act).str.slice(0, 10).str.to_date("%Y-%m-%d", strict=False)
+            if act
+            else pl.lit(None, dtype=pl.Date)
+        ).alias("act_date"),
+        column("status").alias("status"),
+    ]
 
 
 def _finding_row(submission_id: str, finding: Finding) -> dict[str, Any]:

@@ -24,7 +24,15 @@ _SQLITE_WRITE_LOCK = threading.Lock()
 def make_engine(settings: Settings) -> Engine:
     """An engine for the configured database (creating the SQLite data directory if needed)."""
     if settings.is_postgres:
-        return create_engine(settings.url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+        # No server-side prepared statements: a generic plan made while a table is small (a seq scan)
+        # would be reused after it has grown by a million rows inside one submission.
+        return create_engine(
+            settings.url,
+            pool_size=10,
+            max_overflow=20,
+            pool_pre_ping=True,
+            connect_args={"prepare_threshold": None},
+        )
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     engine = create_engine(settings.url, connect_args={"timeout": 60, "check_same_thread": False})
 

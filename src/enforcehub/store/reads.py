@@ -11,6 +11,7 @@ from sqlalchemy import Connection, and_, select
 
 from enforcehub.store.schema import records, versions
 
+_CURRENT = and_(versions.c.record_id == records.c.id, versions.c.version_no == records.c.version_no)
 LINEAGE = (
     "submission_id",
     "principal",
@@ -71,7 +72,7 @@ def list_records(
             versions.c.status,
             versions.c.received_at,
         )
-        .join(versions, versions.c.id == records.c.current_version_id)
+        .join(versions, _CURRENT)
         .where(and_(*conditions))
         .order_by(records.c.id)
         .limit(limit)
@@ -124,7 +125,7 @@ def list_entity_records(
             versions.c.data,
             versions.c.status,
         )
-        .join(versions, versions.c.id == records.c.current_version_id)
+        .join(versions, _CURRENT)
         .where(and_(*conditions))
         .order_by(records.c.act_date.desc(), records.c.id)
         .limit(limit)

@@ -101,9 +101,8 @@ records = Table(
     Column("id", ID, primary_key=True, autoincrement=True),
     Column("dataset", String(32), nullable=False),
     Column("business_key", String(400), nullable=False),
-    Column("version_no", Integer, nullable=False),
+    Column("version_no", Integer, nullable=False),  # the current version: versions(record_id, version_no)
     Column("content_hash", String(32), nullable=False),
-    Column("current_version_id", ID),
     Column("agency_uscc", String(18)),
     Column("region", String(6)),
     Column("counterparty_code", String(64)),

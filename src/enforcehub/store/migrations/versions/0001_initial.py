@@ -79,7 +79,6 @@ def upgrade() -> None:
         sa.Column("business_key", sa.String(length=400), nullable=False),
         sa.Column("version_no", sa.Integer(), nullable=False),
         sa.Column("content_hash", sa.String(length=32), nullable=False),
-        sa.Column("current_version_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
         sa.Column("agency_uscc", sa.String(length=18), nullable=True),
         sa.Column("region", sa.String(length=6), nullable=True),
         sa.Column("counterparty_code", sa.String(length=64), nullable=True),
