@@ -96,3 +96,11 @@ def test_standard_export_json_to_stdout_and_xlsx_to_file(tmp_path: Path) -> None
     target = tmp_path / "模板.xlsx"
     made = run("standard", "export", "--format", "xlsx", "--dataset", "penalty", "--out", str(target))
     assert made.returncode == 0 and target.stat().st_size > 0
+
+
+def test_demo_reports_the_province_through_a_running_hub(tmp_path: Path) -> None:
+    result = run("demo", "--out", str(tmp_path / "demo"), "--scale", "300", "--no-serve", "--port", "0")
+    assert result.returncode == 0, result.stderr
+    assert "共报送" in result.stdout and "/docs" in result.stdout and "errors.xlsx" in result.stdout
+    assert (tmp_path / "demo" / "hub-data" / "enforcehub.sqlite3").exists()
+    assert "Traceback" not in result.stderr

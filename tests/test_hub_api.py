@@ -267,3 +267,55 @@ def test_entity_profile_and_audit_chain(hub: HubProcess, province: Path) -> None
     )
     verified = run_cli("audit", "verify", "--data", str(hub.data_dir), env=env)
     assert verified.returncode == 0 and "intact" in verified.stdout
+
+
+def test_submit_directory_from_the_terminal(hub_factory: Hub, tmp_path: Path) -> None:
+    """`enforcehub submit DIR` sends every dataset file of a synth directory, reference data first."""
+    from enforcehub.synth import generate
+
+    generate(tmp_path / "province", seed=11, scale=200, error_rate=0.05)
+    hub = hub_factory()
+    key = admin_key(hub)
+    sent = run_cli("submit", str(tmp_path / "province"), "--hub", hub.url, "--key", key)
+    assert sent.returncode == 0, sent.stderr
+    lines = [line for line in sent.stdout.splitlines() if "│" in line and "done" in line]
+    order = [line.split("│")[1].strip() for line in lines]
+    assert order[:5] == ["law", "matter", "agency", "officer", "counterparty"]
+    assert {"penalty", "license", "inspection"} <= set(order)
+    bad = run_cli(
+        "submit",
+        str(tmp_path / "province" / "penalty.csv"),
+        "--hub",
+        hub.url,
+        "--key",
+        "eh_nope_nope",
+        "--dataset",
+        "penalty",
+    )
+    assert bad.returncode == 2 and "[invalid-key]" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_city_hub_accepts_only_its_region(hub_factory: Hub, province: Path, tmp_path: Path) -> None:
+    config = tmp_path / "hub.toml"
+    config.write_text('hub_id = "gz-city"\nlevel = "city"\nregion = "440100"\n', "utf-8")
+    hub = hub_factory(env={"ENFORCEHUB_CONFIG": str(config)})
+    key = admin_key(hub)
+    rows = first_rows(province / "penalty.csv", 200)
+    guangzhou = [r for r in rows if r.get("region_code", "").startswith("4401")][:3]
+    elsewhere = next(r for r in rows if not r.get("region_code", "").startswith("4401"))
+    with hub.client() as client:
+        assert client.get("/readyz").json()["region"] == "440100"
+        ok = client.post(
+            "/api/v1/submissions",
+            params={"dataset": "penalty"},
+            headers=bearer(key),
+            json={"records": guangzhou},
+        )
+        assert ok.status_code == 201, ok.text
+        refused = client.post(
+            "/api/v1/submissions",
+            params={"dataset": "penalty"},
+            headers=bearer(key),
+            json={"records": [*guangzhou, elsewhere]},
+        )
+        assert refused.status_code == 403 and refused.json()["error"]["detail"]["field"] == "region_code"

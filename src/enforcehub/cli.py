@@ -258,18 +258,32 @@ def synth(
 
 @app.command()
 def demo(
-    out: Annotated[Path, typer.Option("--out", help="Where the synthetic province is written.")] = Path(
-        "enforcehub-demo"
-    ),
+    out: Annotated[
+        Path, typer.Option("--out", help="Where the synthetic province and the hub's data go.")
+    ] = Path("enforcehub-demo"),
     scale: Annotated[str, typer.Option(help="small, medium, large, or a number of penalty rows.")] = "small",
     seed: Annotated[int, typer.Option(help="Random seed.")] = 2025,
+    serve: Annotated[
+        bool | None, typer.Option("--serve/--no-serve", help="Keep the hub running (default: on a terminal).")
+    ] = None,
+    port: Annotated[int, typer.Option(help="Port for the hub (another free one if taken).")] = 8000,
     lang: Lang = "zh",
 ) -> None:
-    """Generate the synthetic province (with a few bad rows), validate every dataset, print a summary."""
+    """Generate the province, start a hub, report every dataset through its API, print where to look."""
     from enforcehub.demo import run_demo
 
+    console = _out()
+    keep = console.is_terminal if serve is None else serve
     try:
-        run_demo(out, scale=int(scale) if scale.isdigit() else scale, seed=seed, lang=lang, console=_out())
+        run_demo(
+            out,
+            scale=int(scale) if scale.isdigit() else scale,
+            seed=seed,
+            lang=lang,
+            console=console,
+            serve=keep,
+            port=port,
+        )
     except EnforcehubError as exc:
         raise _fail(exc, lang) from None
 

@@ -1,16 +1,77 @@
-"""`enforcehub demo`: the synthetic province, validated dataset by dataset, in one command."""
+"""`enforcehub demo`: a whole hub in one command.
+
+Generates the synthetic province (2% of rows carry one error), starts a hub on the embedded
+default (SQLite in `<out>/hub-data`), creates keys, reports every dataset through the HTTP API as
+the agencies' platforms would (reference data first), and prints the receipts and where to look.
+"""
 
 from __future__ import annotations
 
+import shutil
+import socket
+import threading
 import time
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 
-from enforcehub.standard.model import DATASET_NAMES
+from enforcehub.cli_hub import SUBMIT_ORDER
 
 DEMO_ERROR_RATE = 0.02
+
+
+def _free_port(preferred: int) -> int:
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", preferred))  # port 0 asks the system for any free one
+        except OSError:
+            probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+class _Hub:
+    """A hub served by uvicorn in a background thread of this process."""
+
+    def __init__(self, data_dir: Path, port: int) -> None:
+        import uvicorn
+
+        from enforcehub.settings import Settings
+        from enforcehub.web.app import create_app
+
+        self.settings = Settings(data_dir=data_dir, port=port, hub_id="gd-demo")
+        config = uvicorn.Config(create_app(self.settings), host="127.0.0.1", port=port, log_level="warning")
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, name="enforcehub-demo-hub", daemon=True)
+        self.url = f"http://127.0.0.1:{port}"
+
+    def start(self) -> None:
+        self.thread.start()
+        deadline = time.monotonic() + 60
+        while not self.server.started:
+            if not self.thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("the demo hub did not start")
+            time.sleep(0.05)
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=15)
+
+
+def _keys(settings: Any) -> tuple[str, str]:
+    from enforcehub.store import keys as key_store
+    from enforcehub.store.db import make_engine, migrate, write_transaction
+
+    engine = make_engine(settings)
+    migrate(settings, engine)
+    with write_transaction(engine) as conn:
+        _row, admin = key_store.insert_key(conn, role="admin", name="演示-管理员")
+        _row, platform = key_store.insert_key(
+            conn, role="platform", name="演示-省一体化执法平台", region="440000"
+        )
+    engine.dispose()
+    return admin, platform
 
 
 def run_demo(
@@ -20,53 +81,105 @@ def run_demo(
     seed: int = 2025,
     lang: str = "zh",
     console: Console | None = None,
-) -> dict[str, dict[str, int]]:
-    """Generate the province with a few bad rows, validate every dataset, print and return a summary."""
+    serve: bool = False,
+    port: int = 8000,
+) -> dict[str, dict[str, Any]]:
+    """Run the demo; with `serve`, keep the hub running until interrupted. Returns the receipts."""
+    import httpx
+
+    from enforcehub.client import HubClient
     from enforcehub.synth import generate
-    from enforcehub.validate.engine import validate_file
 
     console = console or Console()
     en = lang == "en"
     console.print("Generating the synthetic Guangdong province…" if en else "正在生成合成的广东省执法数据…")
-    summary = generate(out, seed=seed, scale=scale, error_rate=DEMO_ERROR_RATE, formats=("csv",))
-    table = Table(
-        *(
-            ("dataset", "rows", "valid", "invalid", "errors", "warnings", "top problems", "rows/s")
+    generate(out, seed=seed, scale=scale, error_rate=DEMO_ERROR_RATE, formats=("csv",))
+    data_dir = out / "hub-data"
+    shutil.rmtree(data_dir, ignore_errors=True)
+    hub = _Hub(data_dir, _free_port(port))
+    admin, platform = _keys(hub.settings)
+    hub.start()
+    receipts: dict[str, dict[str, Any]] = {}
+    try:
+        console.print(
+            f"Hub running at {hub.url}; reporting every dataset through the API…"
             if en
-            else ("数据集", "行数", "有效", "有问题", "错误", "提示", "主要问题", "行/秒")
+            else f"报送平台已启动：{hub.url}，正在按机关报送方式通过接口报送全部数据集…"
         )
+        client = HubClient(hub.url, platform)
+        for name in SUBMIT_ORDER:
+            path = out / f"{name}.csv"
+            if path.is_file():
+                receipts[name] = client.submit_file(path, name)
+        _print_receipts(console, receipts, en)
+        _print_where_to_look(console, hub.url, admin, receipts, en)
+        if serve:
+            console.print("Press Ctrl-C to stop the hub." if en else "按 Ctrl-C 停止平台。")
+            while hub.thread.is_alive():
+                time.sleep(0.5)
+    except KeyboardInterrupt:
+        pass
+    except httpx.HTTPError as exc:
+        console.print(f"demo hub unreachable: {exc}")
+    finally:
+        hub.stop()
+    return receipts
+
+
+def _print_receipts(console: Console, receipts: dict[str, dict[str, Any]], en: bool) -> None:
+    heads = (
+        ("dataset", "submission", "status", "received", "accepted", "rejected", "created", "errors")
+        if en
+        else ("数据集", "报送编号", "状态", "收到", "入库", "退回", "新增", "错误")
     )
-    results: dict[str, dict[str, int]] = {}
-    for name in DATASET_NAMES:
-        path = out / f"{name}.csv"
-        started = time.perf_counter()
-        report = validate_file(path, name, lang=lang)
-        seconds = max(time.perf_counter() - started, 1e-9)
-        s = report.stats
-        top = ", ".join(f"{code} {n}" for code, n in s.errors_by_code.most_common(3))
+    table = Table(*heads)
+    for name, receipt in receipts.items():
+        c = receipt.get("counts", {})
         table.add_row(
             name,
-            f"{s.rows:,}",
-            f"{s.valid_rows:,}",
-            f"{s.invalid_rows:,}",
-            f"{s.errors:,}",
-            f"{s.warnings:,}",
-            top,
-            f"{s.rows / seconds:,.0f}",
+            receipt.get("id", ""),
+            receipt.get("status", ""),
+            *[f"{c.get(k, 0):,}" for k in ("received", "accepted", "rejected", "created", "errors")],
         )
-        results[name] = {"rows": s.rows, "valid_rows": s.valid_rows, "errors": s.errors}
     console.print(table)
-    total = sum(r["rows"] for r in results.values())
-    bad = sum(r["rows"] - r["valid_rows"] for r in results.values())
-    if en:
-        console.print(
-            f"{total:,} records checked, {bad:,} with problems (seeded at {DEMO_ERROR_RATE:.0%}). "
-            f"Files: {out}/  Try: enforcehub validate {out}/penalty.csv --dataset penalty"
-        )
-    else:
-        console.print(
-            f"共校验 {total:,} 条记录，其中 {bad:,} 条有问题（按 {DEMO_ERROR_RATE:.0%} 注入）。"
-            f"文件在 {out}/ ，试试：enforcehub validate {out}/penalty.csv --dataset penalty"
-        )
-    _ = summary
-    return results
+    total = sum(r.get("counts", {}).get("received", 0) for r in receipts.values())
+    rejected = sum(r.get("counts", {}).get("rejected", 0) for r in receipts.values())
+    console.print(
+        f"{total:,} records reported, {rejected:,} sent back with their problems."
+        if en
+        else f"共报送 {total:,} 条记录，其中 {rejected:,} 条因数据问题退回（附问题说明）。"
+    )
+
+
+def _print_where_to_look(
+    console: Console, url: str, admin: str, receipts: dict[str, dict[str, Any]], en: bool
+) -> None:
+    import httpx
+
+    penalty = receipts.get("penalty", {})
+    entity = None
+    with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {admin}"}, timeout=30) as client:
+        page = client.get("/api/v1/records/penalty", params={"limit": 50}).json().get("records", [])
+        for record in page:
+            code = record["data"].get("counterparty_uscc") or record["data"].get("id_number")
+            if code:
+                entity = code
+                break
+    lines = [
+        ("API docs", "接口文档", f"{url}/docs"),
+        ("admin key", "管理员密钥", admin),
+        ("a receipt", "一份回执", f"{url}/api/v1/submissions/{penalty.get('id', '')}"),
+        (
+            "its rows to fix (XLSX)",
+            "待修改的行（XLSX）",
+            f"{url}/api/v1/submissions/{penalty.get('id', '')}/errors.xlsx",
+        ),
+        ("an entity profile (一户一档)", "一户一档", f"{url}/api/v1/entities/{entity or ''}"),
+    ]
+    for label_en, label_zh, value in lines:
+        console.print(f"  {label_en if en else label_zh}: {value}", markup=False, soft_wrap=True)
+    console.print(
+        f'  curl -H "Authorization: Bearer {admin}" {url}/api/v1/records/penalty?limit=1',
+        markup=False,
+        soft_wrap=True,
+    )

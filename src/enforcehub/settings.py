@@ -5,12 +5,18 @@ Nothing happens at import time: `Settings()` is built by the command or the app'
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
 
 from enforcehub.errors import EnforcehubError
 
@@ -24,7 +30,23 @@ class SettingsError(EnforcehubError):
 class Settings(BaseSettings):
     """Where the hub keeps its data, who it is, and how it talks to the world."""
 
-    model_config = SettingsConfigDict(env_prefix="ENFORCEHUB_", extra="ignore", toml_file=None)
+    model_config = SettingsConfigDict(env_prefix="ENFORCEHUB_", extra="ignore")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Options, then ENFORCEHUB_* variables, then the TOML file named by ENFORCEHUB_CONFIG (optional)."""
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        config = os.environ.get("ENFORCEHUB_CONFIG")
+        if config:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=config))
+        return tuple(sources)
 
     data_dir: Path = Path("enforcehub-data")
     database_url: str | None = Field(

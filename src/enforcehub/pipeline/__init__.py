@@ -40,7 +40,7 @@ from enforcehub.validate.report import Finding
 
 Policy = Literal["accept-valid-rows", "reject-submission"]
 Channel = Literal["api", "file", "platform", "relay"]
-REVOKED_STATUS = "03"
+REVOKED_STATUS = "03"  # record_status 撤销; other status code sets (complaint handling …) never revoke
 MAX_STORED_FINDINGS = 100_000
 ATTEMPTS = 3
 
@@ -380,8 +380,9 @@ def _store_valid_rows(
         ],
     )
     entries = []
+    revocable = "status" in dataset.names and dataset.element("status").codeset == "record_status"
     for vid, version, row in zip(version_ids, version_rows, [*new_rows, *changed_rows], strict=True):
-        if row["status"] == REVOKED_STATUS:
+        if revocable and row["status"] == REVOKED_STATUS:
             kind = "revoked"
             counts.revoked += 1
         elif version["version_no"] == 1:
