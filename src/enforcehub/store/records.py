@@ -7,7 +7,20 @@ from collections.abc import Sequence
 from typing import Any
 
 import polars as pl
-from sqlalchemy import Connection, Table, bindparam, func, insert, select, text, update
+from sqlalchemy import (
+    ARRAY,
+    Connection,
+    String,
+    Table,
+    any_,
+    bindparam,
+    func,
+    insert,
+    literal,
+    select,
+    text,
+    update,
+)
 
 from enforcehub.store.schema import change_counter, changes, records, versions
 
@@ -17,11 +30,19 @@ LOOKUP_BATCH = 2000
 def get_current(conn: Connection, *, dataset: str, keys: Sequence[str]) -> pl.DataFrame:
     """business_key, record_id, version_no, content_hash of the keys that exist already."""
     found: list[tuple[str, int, int, str]] = []
-    for start in range(0, len(keys), LOOKUP_BATCH):
-        batch = list(keys[start : start + LOOKUP_BATCH])
+    postgres = conn.dialect.name == "postgresql"
+    batch_size = 20_000 if postgres else LOOKUP_BATCH
+    for start in range(0, len(keys), batch_size):
+        batch = list(keys[start : start + batch_size])
+        # PostgreSQL: one array parameter (= ANY) instead of thousands of parameters to parse and plan.
+        wanted = (
+            records.c.business_key == any_(literal(batch, ARRAY(String)))
+            if postgres
+            else (records.c.business_key.in_(batch))
+        )
         query = select(
             records.c.business_key, records.c.id, records.c.version_no, records.c.content_hash
-        ).where(records.c.dataset == dataset, records.c.business_key.in_(batch))
+        ).where(records.c.dataset == dataset, wanted)
         found.extend(tuple(row) for row in conn.execute(query))
     return pl.DataFrame(
         found,
@@ -138,7 +159,7 @@ def append_changes(conn: Connection, *, entries: list[dict[str, Any]], committed
     numbered = [
         {**entry, "seq": last + i + 1, "committed_at": committed_at} for i, entry in enumerate(entries)
     ]
-    conn.execute(insert(changes), numbered)
+    bulk_insert(conn, changes, numbered)
     last += len(numbered)
     conn.execute(update(change_counter).where(change_counter.c.id == 1).values(last_seq=last))
     return last
