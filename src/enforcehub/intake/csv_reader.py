@@ -57,8 +57,12 @@ DEFAULT_MAX_LINE_BYTES = 16 * MB
 MIN_BLOCK_BYTES = 1 << 20
 MAX_BLOCK_BYTES = 16 << 20  # ~40k rows of 400 B: peak memory stays a few hundred MB
 DELIMITER_NAMES = {",": ("逗号", "comma"), "\t": ("制表符", "tab"), ";": ("分号", "semicolon")}
-ENCODING_NAMES = {"utf-8": "UTF-8", "utf-8-sig": "UTF-8（带 BOM）", "gb18030": "GBK/GB18030",
-                  "utf-16": "UTF-16"}
+ENCODING_NAMES = {
+    "utf-8": "UTF-8",
+    "utf-8-sig": "UTF-8（带 BOM）",
+    "gb18030": "GBK/GB18030",
+    "utf-16": "UTF-16",
+}
 
 
 # --------------------------------------------------------------------------- opening
@@ -78,9 +82,13 @@ class _Layout:
     ascii_so_far: bool
 
 
-def open_csv(source: Source, *, expected_headers: Callable[[str], bool] | None = None,
-             max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
-             format_notice: ReaderNotice | None = None) -> CsvTable:
+def open_csv(
+    source: Source,
+    *,
+    expected_headers: Callable[[str], bool] | None = None,
+    max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
+    format_notice: ReaderNotice | None = None,
+) -> CsvTable:
     """Open a delimited text file; header problems, empty files and bad encodings raise ReadError."""
     notices: list[ReaderNotice] = [format_notice] if format_notice else []
     with source.open() as f:
@@ -97,8 +105,13 @@ def open_csv(source: Source, *, expected_headers: Callable[[str], bool] | None =
             # Classic Mac line ends (old Excel for Mac "CSV"): CR is a single ASCII byte in both
             # UTF-8 and GB18030, so it can be swapped for LF byte by byte.
             temp_path = _to_temp(source, 0, _cr_to_lf)
-            notices.append(ReaderNotice("line-endings", "文件使用旧式 Mac 换行符（CR），已转换后读取。",
-                                        "The file uses classic Mac line ends (CR); they were converted."))
+            notices.append(
+                ReaderNotice(
+                    "line-endings",
+                    "文件使用旧式 Mac 换行符（CR），已转换后读取。",
+                    "The file uses classic Mac line ends (CR); they were converted.",
+                )
+            )
         if temp_path is not None:
             data_source = Source(source.name, temp_path, None, temp_path.stat().st_size)
         with data_source.open() as f:
@@ -126,8 +139,11 @@ def open_csv(source: Source, *, expected_headers: Callable[[str], bool] | None =
 
 def _encoding_notice(codec: str) -> ReaderNotice:
     name = ENCODING_NAMES[codec]
-    return ReaderNotice("encoding-detected", f"文件编码为 {name}，已自动转换为 UTF-8 读取。",
-                        f"The file is encoded as {codec.upper()}; it was converted to UTF-8.")
+    return ReaderNotice(
+        "encoding-detected",
+        f"文件编码为 {name}，已自动转换为 UTF-8 读取。",
+        f"The file is encoded as {codec.upper()}; it was converted to UTF-8.",
+    )
 
 
 def _to_temp(source: Source, skip: int, convert: Callable[[BinaryIO, IO[bytes]], None]) -> Path:
@@ -162,8 +178,14 @@ def _cr_to_lf(src: BinaryIO, dest: IO[bytes]) -> None:
         dest.write(block.replace(b"\r", b"\n"))
 
 
-def _inspect(f: BinaryIO, name: str, bom_len: int, max_line: int,
-             expected: Callable[[str], bool] | None, notices: list[ReaderNotice]) -> _Layout:
+def _inspect(
+    f: BinaryIO,
+    name: str,
+    bom_len: int,
+    max_line: int,
+    expected: Callable[[str], bool] | None,
+    notices: list[ReaderNotice],
+) -> _Layout:
     buf = f.read(SAMPLE_BYTES)
     complete = len(buf) < SAMPLE_BYTES
     # Extend the sample until it holds enough records to find the header (or the file ends).
@@ -189,7 +211,7 @@ def _inspect(f: BinaryIO, name: str, bom_len: int, max_line: int,
 
     def record(i: int) -> str:
         """Text of the i-th record of the sample."""
-        return buf[int(starts[i]): int(ends[i]) + 1].decode(codec)
+        return buf[int(starts[i]) : int(ends[i]) + 1].decode(codec)
 
     # Only the first non-blank records matter; decoding the whole sample would be wasted work.
     nonblank: list[tuple[int, str]] = []
@@ -206,16 +228,20 @@ def _inspect(f: BinaryIO, name: str, bom_len: int, max_line: int,
         if any(cells):
             rows.append((i + 1, cells))
     if not rows:
-        raise ReadError("empty-file", f"文件“{name}”没有任何内容（只有空行或分隔符）。",
-                        f"'{name}' has no content (only blank lines or delimiters).")
+        raise ReadError(
+            "empty-file",
+            f"文件“{name}”没有任何内容（只有空行或分隔符）。",
+            f"'{name}' has no content (only blank lines or delimiters).",
+        )
     index, notice = choose_header(rows, expected)
     if notice:
         notices.append(notice)
     header_row, cells = rows[index]
     after = len(rows) - index - 1
     if after == 0:  # look further for one data row (blank rows and rows of bare delimiters don't count)
-        after = int(any(any(c.strip() for c in parse_record(record(i), sep))
-                        for i in range(rows[-1][0], len(ends))))
+        after = int(
+            any(any(c.strip() for c in parse_record(record(i), sep)) for i in range(rows[-1][0], len(ends)))
+        )
     if complete and after == 0:
         raise _header_only(name, header_row)
     data_start = int(ends[header_row - 1]) + 1
@@ -294,15 +320,26 @@ class _Piece:
 class CsvTable(Table):
     """A delimited text file; see the module docstring for how it is streamed."""
 
-    def __init__(self, source: Source, data_source: Source, layout: _Layout, max_line_bytes: int,
-                 notices: list[ReaderNotice]) -> None:
+    def __init__(
+        self,
+        source: Source,
+        data_source: Source,
+        layout: _Layout,
+        max_line_bytes: int,
+        notices: list[ReaderNotice],
+    ) -> None:
         width = len(layout.cells)
         headers = check_headers(
-            layout.cells, row=layout.header_row, where=f"{source.name}：", where_en=source.name,
-            label=lambda i: f"第 {i + 1} 列", label_en=lambda i: f"column {i + 1}",
+            layout.cells,
+            row=layout.header_row,
+            where=f"{source.name}：",
+            where_en=source.name,
+            label=lambda i: f"第 {i + 1} 列",
+            label_en=lambda i: f"column {i + 1}",
         )
-        super().__init__(source, "csv", headers, encoding=layout.label, header_row=layout.header_row,
-                         notices=notices)
+        super().__init__(
+            source, "csv", headers, encoding=layout.label, header_row=layout.header_row, notices=notices
+        )
         self._data_source = data_source
         self._layout = layout
         self._width = width
@@ -391,9 +428,16 @@ class CsvTable(Table):
 
     def _read(self, data: bytes, truncate: bool) -> pl.DataFrame:
         return pl.read_csv(
-            data, has_header=False, separator=self.delimiter, quote_char='"', schema=self._schema(),
-            infer_schema=False, missing_columns="insert", truncate_ragged_lines=truncate,
-            empty_string_is_null=False, raise_if_empty=False,
+            data,
+            has_header=False,
+            separator=self.delimiter,
+            quote_char='"',
+            schema=self._schema(),
+            infer_schema=False,
+            missing_columns="insert",
+            truncate_ragged_lines=truncate,
+            empty_string_is_null=False,
+            raise_if_empty=False,
         )
 
     def _parse(self, piece: _Piece, base: int) -> tuple[pl.DataFrame, int]:
@@ -423,7 +467,7 @@ class CsvTable(Table):
         bad = np.flatnonzero((counts < low) | (counts > high))
         starts = np.concatenate(([0], ends[:-1] + 1)).astype(np.int64)
         for i in bad[:100_000]:
-            text = piece.raw[int(starts[i]): int(ends[i]) + 1].decode(self._decode_codec(), "replace")
+            text = piece.raw[int(starts[i]) : int(ends[i]) + 1].decode(self._decode_codec(), "replace")
             if not any(c.strip() for c in parse_record(text, self.delimiter)):
                 continue  # blank lines and rows of bare delimiters are skipped, whatever their width
             row = base + int(i)
@@ -442,8 +486,11 @@ class CsvTable(Table):
 
     def _check_unnamed(self, df: pl.DataFrame, base: int, named: int) -> None:
         extra = [f"_c{i}" for i in range(named, self._width)]
-        hit = df.select(pl.any_horizontal(pl.col(c).str.strip_chars().str.len_bytes() > 0 for c in extra)
-                        .arg_true().first()).item()
+        hit = df.select(
+            pl.any_horizontal(pl.col(c).str.strip_chars().str.len_bytes() > 0 for c in extra)
+            .arg_true()
+            .first()
+        ).item()
         if hit is None:
             return
         row = base + int(hit)
@@ -454,7 +501,8 @@ class CsvTable(Table):
             f"{self.name}：第 {row} 行第 {col + 1} 列有内容“{shorten(str(values[col]).strip())}”，"
             "但该列没有列名。",
             f"{self.name}: row {row}, column {col + 1} holds a value but the column has no header.",
-            row=row, column=f"column {col + 1}",
+            row=row,
+            column=f"column {col + 1}",
         )
 
     def _diagnose(self, piece: _Piece, base: int) -> pl.DataFrame:
@@ -489,7 +537,7 @@ class CsvTable(Table):
         ends = record_ends(piece.raw, True)
         start = 0
         for i, end in enumerate(ends):
-            chunk = piece.raw[start: int(end) + 1]
+            chunk = piece.raw[start : int(end) + 1]
             start = int(end) + 1
             if b'"' not in chunk:
                 continue

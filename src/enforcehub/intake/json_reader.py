@@ -46,7 +46,10 @@ def _bad_constant(name: str) -> Any:
 
 
 DECODER = json.JSONDecoder(
-    parse_int=str, parse_float=str, parse_constant=_bad_constant, object_pairs_hook=_pairs,
+    parse_int=str,
+    parse_float=str,
+    parse_constant=_bad_constant,
+    object_pairs_hook=_pairs,
 )
 
 
@@ -79,7 +82,8 @@ def _text(value: Any, where: str, where_en: str, key: str, row: int) -> str | No
         f"{where}字段“{shorten(key)}”的值是一个嵌套对象；每个字段只能是文字、数字、true/false 或列表。",
         f"{where_en}: field '{shorten(key)}' holds a nested object; "
         "values must be text, numbers, booleans or lists.",
-        row=row, column=key,
+        row=row,
+        column=key,
     )
 
 
@@ -102,14 +106,15 @@ class _Text:
                 self.col_base = self.pos - dropped.rfind("\n") - 1
             else:
                 self.col_base += self.pos
-            self.buf, self.pos = self.buf[self.pos:], 0
+            self.buf, self.pos = self.buf[self.pos :], 0
         block = self.f.read(max(at_least, READ_CHARS))
         try:
             self.buf += self.decoder.decode(block, final=not block)
         except UnicodeDecodeError:
             line, _ = self.where(len(self.buf))
             raise ReadError(
-                "undecodable", f"{self.name}：第 {line} 行附近有无法识别的字符，文件编码不一致或已损坏。",
+                "undecodable",
+                f"{self.name}：第 {line} 行附近有无法识别的字符，文件编码不一致或已损坏。",
                 f"{self.name}: undecodable bytes near line {line}; "
                 "the encoding is mixed or the file is damaged.",
                 row=line,
@@ -140,8 +145,11 @@ class _Text:
         """An 'invalid-json' error located at ``buf[index]``."""
         line, col = self.where(index)
         return ReadError(
-            "invalid-json", f"{self.name}：JSON 格式错误，第 {line} 行第 {col} 列：{what_zh}。",
-            f"{self.name}: invalid JSON at line {line}, column {col}: {what_en}.", row=line, column=str(col),
+            "invalid-json",
+            f"{self.name}：JSON 格式错误，第 {line} 行第 {col} 列：{what_zh}。",
+            f"{self.name}: invalid JSON at line {line}, column {col}: {what_en}.",
+            row=line,
+            column=str(col),
         )
 
     def value(self, limit: int) -> Any:
@@ -156,8 +164,9 @@ class _Text:
                 if self.eof or not cut_off:
                     raise self.invalid(exc.pos, _zh(exc.msg), exc.msg) from None
             except _DuplicateKey as exc:
-                raise self.invalid(self.pos, f"对象中有重复的键“{shorten(exc.key)}”",
-                                   f"duplicate key '{shorten(exc.key)}'") from None
+                raise self.invalid(
+                    self.pos, f"对象中有重复的键“{shorten(exc.key)}”", f"duplicate key '{shorten(exc.key)}'"
+                ) from None
             except (ValueError, RecursionError) as exc:
                 raise self.invalid(self.pos, "包含 NaN/Infinity 或嵌套过深", shorten(str(exc), 60)) from None
             else:
@@ -174,8 +183,11 @@ class _Text:
         """A 'line-too-long' error for the record starting at the cursor."""
         line, _ = self.where(self.pos)
         return ReadError(
-            "line-too-long", f"{self.name}：从第 {line} 行开始的一条记录超过 {fmt_size(limit)}。",
-            f"{self.name}: the record starting on line {line} is larger than {fmt_size(limit)}.", row=line)
+            "line-too-long",
+            f"{self.name}：从第 {line} 行开始的一条记录超过 {fmt_size(limit)}。",
+            f"{self.name}: the record starting on line {line} is larger than {fmt_size(limit)}.",
+            row=line,
+        )
 
 
 _ZH = {
@@ -198,9 +210,12 @@ def _not_object(name: str, kind: str, where: int, value: Any) -> ReadError:
     what = "是数组" if isinstance(value, list) else f"值为 {shorten(json.dumps(value, ensure_ascii=False))}"
     zh_where = f"第 {where} 行" if kind == "jsonl" else f"第 {where} 条记录"
     en_where = f"line {where}" if kind == "jsonl" else f"item {where}"
-    return ReadError("not-object",
-                     f"{name}：{zh_where}不是 JSON 对象（{what}）；每条记录必须是 {{...}} 形式的对象。",
-                     f"{name}: {en_where} is not a JSON object.", row=where)
+    return ReadError(
+        "not-object",
+        f"{name}：{zh_where}不是 JSON 对象（{what}）；每条记录必须是 {{...}} 形式的对象。",
+        f"{name}: {en_where} is not a JSON object.",
+        row=where,
+    )
 
 
 def iter_document(f: BinaryIO, codec: str, name: str, limit: int) -> Iterator[tuple[int, Record]]:
@@ -242,9 +257,12 @@ def iter_document(f: BinaryIO, codec: str, name: str, limit: int) -> Iterator[tu
             if c != ",":
                 raise text.invalid(text.pos - 1, "缺少逗号或右花括号", "expected ',' or '}'")
         if not found:
-            raise ReadError("no-records", f"{name}：JSON 对象中没有“records”数组；应为 [ {{...}}, ... ] 或 "
-                            '{"records": [ {...}, ... ]}。',
-                            f"{name}: the JSON object has no 'records' array.")
+            raise ReadError(
+                "no-records",
+                f"{name}：JSON 对象中没有“records”数组；应为 [ {{...}}, ... ] 或 "
+                '{"records": [ {...}, ... ]}。',
+                f"{name}: the JSON object has no 'records' array.",
+            )
     else:
         raise text.invalid(text.pos, "JSON 必须以 [ 或 { 开头", "JSON must start with '[' or '{'")
     if text.peek() is not None:
@@ -278,15 +296,22 @@ def iter_lines(f: BinaryIO, codec: str, name: str, limit: int) -> Iterator[tuple
         try:
             line = text.readline(limit + 1)
         except UnicodeDecodeError:
-            raise ReadError("undecodable",
-                            f"{name}：第 {number + 1} 行有无法识别的字符，文件编码不一致或已损坏。",
-                            f"{name}: line {number + 1} has undecodable bytes.", row=number + 1) from None
+            raise ReadError(
+                "undecodable",
+                f"{name}：第 {number + 1} 行有无法识别的字符，文件编码不一致或已损坏。",
+                f"{name}: line {number + 1} has undecodable bytes.",
+                row=number + 1,
+            ) from None
         if not line:
             return
         number += 1
         if len(line) > limit and not line.endswith(("\n", "\r")):
-            raise ReadError("line-too-long", f"{name}：第 {number} 行超过 {fmt_size(limit)}。",
-                            f"{name}: line {number} is longer than {fmt_size(limit)}.", row=number)
+            raise ReadError(
+                "line-too-long",
+                f"{name}：第 {number} 行超过 {fmt_size(limit)}。",
+                f"{name}: line {number} is longer than {fmt_size(limit)}.",
+                row=number,
+            )
         stripped = line.strip()
         if not stripped:
             continue
@@ -294,19 +319,27 @@ def iter_lines(f: BinaryIO, codec: str, name: str, limit: int) -> Iterator[tuple
             obj = DECODER.decode(stripped)
         except json.JSONDecodeError as exc:
             col = exc.colno + len(line) - len(line.lstrip())
-            raise ReadError("invalid-json",
-                            f"{name}：JSON 格式错误，第 {number} 行第 {col} 列：{_zh(exc.msg)}。",
-                            f"{name}: invalid JSON at line {number}, column {col}: {exc.msg}.",
-                            row=number, column=str(col)) from None
+            raise ReadError(
+                "invalid-json",
+                f"{name}：JSON 格式错误，第 {number} 行第 {col} 列：{_zh(exc.msg)}。",
+                f"{name}: invalid JSON at line {number}, column {col}: {exc.msg}.",
+                row=number,
+                column=str(col),
+            ) from None
         except _DuplicateKey as exc:
-            raise ReadError("invalid-json", f"{name}：第 {number} 行的对象中有重复的键“{shorten(exc.key)}”。",
-                            f"{name}: line {number} has the duplicate key '{shorten(exc.key)}'.",
-                            row=number) from None
+            raise ReadError(
+                "invalid-json",
+                f"{name}：第 {number} 行的对象中有重复的键“{shorten(exc.key)}”。",
+                f"{name}: line {number} has the duplicate key '{shorten(exc.key)}'.",
+                row=number,
+            ) from None
         except (ValueError, RecursionError):
-            raise ReadError("invalid-json",
-                            f"{name}：第 {number} 行包含 NaN/Infinity 或嵌套过深，不是合法 JSON。",
-                            f"{name}: line {number} holds NaN/Infinity or is nested too deeply.",
-                            row=number) from None
+            raise ReadError(
+                "invalid-json",
+                f"{name}：第 {number} 行包含 NaN/Infinity 或嵌套过深，不是合法 JSON。",
+                f"{name}: line {number} holds NaN/Infinity or is nested too deeply.",
+                row=number,
+            ) from None
         if not isinstance(obj, dict):
             raise _not_object(name, "jsonl", number, obj)
         yield number, obj
@@ -317,8 +350,12 @@ def _normalise(obj: Record, where: str, where_en: str, row: int) -> dict[str, st
     for key, value in obj.items():
         k = key.strip()
         if k in out:
-            raise ReadError("duplicate-column", f"{where}有两个去掉空格后相同的键“{shorten(k)}”。",
-                            f"{where_en} has two keys that are equal once trimmed: '{shorten(k)}'.", row=row)
+            raise ReadError(
+                "duplicate-column",
+                f"{where}有两个去掉空格后相同的键“{shorten(k)}”。",
+                f"{where_en} has two keys that are equal once trimmed: '{shorten(k)}'.",
+                row=row,
+            )
         out[k] = value if type(value) is str else _text(value, where, where_en, k, row)
     return out
 
@@ -326,8 +363,16 @@ def _normalise(obj: Record, where: str, where_en: str, row: int) -> dict[str, st
 class JsonTable(Table):
     """A JSON document or JSON Lines file."""
 
-    def __init__(self, source: Source, fmt: str, codec: str, skip: int, label: str, limit: int,
-                 notices: list[ReaderNotice]) -> None:
+    def __init__(
+        self,
+        source: Source,
+        fmt: str,
+        codec: str,
+        skip: int,
+        label: str,
+        limit: int,
+        notices: list[ReaderNotice],
+    ) -> None:
         self._codec, self._skip, self._limit, self._document = codec, skip, limit, fmt == "json"
         keys: dict[str, None] = {}
         cache: list[tuple[int, dict[str, str | None]]] | None = [] if source.size <= CACHE_BYTES else None
@@ -337,15 +382,20 @@ class JsonTable(Table):
                 cache.append((row, record))
         headers = list(keys)
         if not headers:
-            raise ReadError("empty-file", f"{source.name}：没有任何记录（或所有记录都是空对象）。",
-                            f"{source.name}: there are no records (or all records are empty objects).")
+            raise ReadError(
+                "empty-file",
+                f"{source.name}：没有任何记录（或所有记录都是空对象）。",
+                f"{source.name}: there are no records (or all records are empty objects).",
+            )
         if "" in keys or ROW_COLUMN in keys:
             empty = "" in keys
             what_zh = "空的键名" if empty else f"保留的键名 {ROW_COLUMN}"
             what_en = "an empty key" if empty else ROW_COLUMN
-            raise ReadError("empty-header" if empty else "reserved-column",
-                            f"{source.name}：有记录使用了{what_zh}。",
-                            f"{source.name}: a record uses {what_en}.")
+            raise ReadError(
+                "empty-header" if empty else "reserved-column",
+                f"{source.name}：有记录使用了{what_zh}。",
+                f"{source.name}: a record uses {what_en}.",
+            )
         super().__init__(source, fmt, headers, encoding=label, notices=notices)
         self._cache = cache
 
@@ -377,8 +427,9 @@ class JsonTable(Table):
         return tidy(df, self.headers, 0, rows=pl.Series([row for row, _ in batch], dtype=pl.Int64))
 
 
-def open_json(source: Source, fmt: str, *, max_line_bytes: int,
-              format_notice: ReaderNotice | None = None) -> JsonTable:
+def open_json(
+    source: Source, fmt: str, *, max_line_bytes: int, format_notice: ReaderNotice | None = None
+) -> JsonTable:
     """Open a JSON document (fmt 'json') or JSON Lines file (fmt 'jsonl')."""
     notices: list[ReaderNotice] = [format_notice] if format_notice else []
     with source.open() as f:
@@ -392,11 +443,18 @@ def open_json(source: Source, fmt: str, *, max_line_bytes: int,
             codec = label = detect_encoding(sample, len(sample) >= source.size)
         except DecodeFailure as exc:
             line = sample[: exc.offset].count(b"\n") + 1
-            raise ReadError("undecodable",
-                            f"{source.name}：第 {line} 行有无法识别的字符，既不是 UTF-8 也不是 GBK。",
-                            f"{source.name}: line {line} is neither UTF-8 nor GBK.", row=line) from None
+            raise ReadError(
+                "undecodable",
+                f"{source.name}：第 {line} 行有无法识别的字符，既不是 UTF-8 也不是 GBK。",
+                f"{source.name}: line {line} is neither UTF-8 nor GBK.",
+                row=line,
+            ) from None
         if codec == "gb18030":
-            notices.append(ReaderNotice("encoding-detected",
-                                        "文件编码为 GBK/GB18030，已自动转换为 UTF-8 读取。",
-                                        "The file is encoded as GB18030; it was converted to UTF-8."))
+            notices.append(
+                ReaderNotice(
+                    "encoding-detected",
+                    "文件编码为 GBK/GB18030，已自动转换为 UTF-8 读取。",
+                    "The file is encoded as GB18030; it was converted to UTF-8.",
+                )
+            )
     return JsonTable(source, fmt, codec, skip, label, max_line_bytes, notices)

@@ -72,12 +72,23 @@ __all__ = ["ROW_COLUMN", "ReadError", "ReaderNotice", "Table", "detect_format", 
 
 FORMATS = ("csv", "xlsx", "xls", "json", "jsonl")
 EXTENSIONS = {
-    ".csv": "csv", ".tsv": "csv", ".txt": "csv", ".xlsx": "xlsx", ".xlsm": "xlsx", ".xls": "xls",
-    ".json": "json", ".jsonl": "jsonl", ".ndjson": "jsonl",
+    ".csv": "csv",
+    ".tsv": "csv",
+    ".txt": "csv",
+    ".xlsx": "xlsx",
+    ".xlsm": "xlsx",
+    ".xls": "xls",
+    ".json": "json",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
 }
-FORMAT_NAMES = {"csv": ("CSV 文本", "CSV text"), "xlsx": ("Excel 工作簿", "an Excel workbook"),
-                "xls": ("Excel 97-2003 工作簿", "an Excel 97-2003 workbook"), "json": ("JSON", "JSON"),
-                "jsonl": ("JSON Lines", "JSON Lines")}
+FORMAT_NAMES = {
+    "csv": ("CSV 文本", "CSV text"),
+    "xlsx": ("Excel 工作簿", "an Excel workbook"),
+    "xls": ("Excel 97-2003 工作簿", "an Excel 97-2003 workbook"),
+    "json": ("JSON", "JSON"),
+    "jsonl": ("JSON Lines", "JSON Lines"),
+}
 MAGIC: tuple[tuple[bytes, str, str], ...] = (
     (b"%PDF", "PDF 文件", "a PDF file"),
     (b"\x89PNG", "PNG 图片", "a PNG image"),
@@ -123,12 +134,19 @@ def open_table(
         raise ReadError("empty-file", f"文件“{src.name}”是空的。", f"'{src.name}' is empty.")
     fmt, notice = detect_format(src, format)
     if fmt in ("xlsx", "xls"):
-        return open_workbook(src, fmt=fmt, sheet=sheet, expected_headers=expected_headers,
-                             max_unzipped_bytes=max_unzipped_bytes, format_notice=notice)
+        return open_workbook(
+            src,
+            fmt=fmt,
+            sheet=sheet,
+            expected_headers=expected_headers,
+            max_unzipped_bytes=max_unzipped_bytes,
+            format_notice=notice,
+        )
     if fmt in ("json", "jsonl"):
         return open_json(src, fmt, max_line_bytes=max_line_bytes, format_notice=notice)
-    return open_csv(src, expected_headers=expected_headers, max_line_bytes=max_line_bytes,
-                    format_notice=notice)
+    return open_csv(
+        src, expected_headers=expected_headers, max_line_bytes=max_line_bytes, format_notice=notice
+    )
 
 
 def _content_kind(src: Source) -> tuple[str, str, str]:
@@ -160,8 +178,11 @@ def _content_kind(src: Source) -> tuple[str, str, str]:
         if b"urn:schemas-microsoft-com:office:spreadsheet" in head or b"<workbook" in text:
             return "bad", "Excel 2003 XML 表格（不是 .xlsx）", "an Excel 2003 XML spreadsheet (not .xlsx)"
         if b"<html" in text or b"<!doctype html" in text or b"<table" in text:
-            return ("bad", "网页（HTML）表格，常见于业务系统“导出 Excel”",
-                    "an HTML table (a typical 'export to Excel')")
+            return (
+                "bad",
+                "网页（HTML）表格，常见于业务系统“导出 Excel”",
+                "an HTML table (a typical 'export to Excel')",
+            )
         if text.startswith(b"<?xml"):
             return "bad", "XML 文件", "an XML file"
     if text.startswith((b"[", b"{")):
@@ -183,39 +204,49 @@ def detect_format(src: Source, forced: str | None) -> tuple[str, ReaderNotice | 
     """Decide the reader for ``src``; return (format, notice when the extension disagreed)."""
     ext_fmt = EXTENSIONS.get(Path(src.name).suffix.lower())
     if forced is not None and forced not in FORMATS:
-        raise ReadError("unknown-format", f"不支持的格式“{forced}”；支持 {', '.join(FORMATS)}。",
-                        f"Unsupported format '{forced}'; use one of {', '.join(FORMATS)}.")
+        raise ReadError(
+            "unknown-format",
+            f"不支持的格式“{forced}”；支持 {', '.join(FORMATS)}。",
+            f"Unsupported format '{forced}'; use one of {', '.join(FORMATS)}.",
+        )
     kind, zh, en = _content_kind(src)
     if kind == "workbook-zip":
         found = "xlsx"
     elif kind == "ole2":
         found = "xls"
     elif kind == "json":
-        found = (forced if forced in ("json", "jsonl") else "jsonl" if ext_fmt == "jsonl"
-                 else _json_or_lines(src))
+        found = (
+            forced if forced in ("json", "jsonl") else "jsonl" if ext_fmt == "jsonl" else _json_or_lines(src)
+        )
     elif kind == "text":
         found = forced if forced in ("json", "jsonl") else "csv"
     else:
         expected = forced or ext_fmt
         code = NOT_CODES.get(expected or "", "unknown-format")
         hint = "请在 Excel/WPS 中打开后另存为 .xlsx 或 CSV 再上传。"
-        raise ReadError(code, f"{src.name}：无法读取，文件内容是{zh}。{hint}",
-                        f"{src.name}: cannot be read, the content is {en}. "
-                        "Save it as .xlsx or CSV and upload again.")
+        raise ReadError(
+            code,
+            f"{src.name}：无法读取，文件内容是{zh}。{hint}",
+            f"{src.name}: cannot be read, the content is {en}. Save it as .xlsx or CSV and upload again.",
+        )
     if forced is not None:
         pair = {found, forced}
         compatible = found == forced or pair <= {"xlsx", "xls"} or pair <= {"json", "jsonl"}
         if not compatible:
             code = NOT_CODES[forced]
             want_zh, want_en = FORMAT_NAMES[forced]
-            raise ReadError(code, f"{src.name}：要求的格式是{want_zh}，但文件内容是{zh}。",
-                            f"{src.name}: {want_en} was required but the content is {en}.")
+            raise ReadError(
+                code,
+                f"{src.name}：要求的格式是{want_zh}，但文件内容是{zh}。",
+                f"{src.name}: {want_en} was required but the content is {en}.",
+            )
         return found, None  # within a family the content picks the reader (a zip always gets the bomb checks)
     if ext_fmt is None or ext_fmt == found or {ext_fmt, found} <= {"json", "jsonl"}:
         return found, None
     got_zh, got_en = FORMAT_NAMES[found]
     ext = Path(src.name).suffix
     return found, ReaderNotice(
-        "format-mismatch", f"文件扩展名是 {ext}，但内容是{got_zh}，已按{got_zh}读取。",
+        "format-mismatch",
+        f"文件扩展名是 {ext}，但内容是{got_zh}，已按{got_zh}读取。",
         f"The file is named {ext} but holds {got_en}; it was read as such.",
     )

@@ -56,8 +56,9 @@ class Source:
                 f"Cannot open '{display}': {exc.strerror}.",
             ) from None
         if not path.is_file():
-            raise ReadError("file-not-found", f"“{display}”不是一个文件。",
-                            f"'{display}' is not a regular file.")
+            raise ReadError(
+                "file-not-found", f"“{display}”不是一个文件。", f"'{display}' is not a regular file."
+            )
         return Source(display, path, None, size)
 
 
@@ -70,8 +71,15 @@ class Table(ABC):
     """
 
     def __init__(
-        self, source: Source, fmt: str, headers: list[str], *, encoding: str | None = None,
-        header_row: int | None = None, sheet: str | None = None, notices: list[ReaderNotice] | None = None,
+        self,
+        source: Source,
+        fmt: str,
+        headers: list[str],
+        *,
+        encoding: str | None = None,
+        header_row: int | None = None,
+        sheet: str | None = None,
+        notices: list[ReaderNotice] | None = None,
     ) -> None:
         self.source = source
         self.name: str = source.name
@@ -92,7 +100,8 @@ class Table(ABC):
 
 
 def choose_header(
-    rows: Sequence[tuple[int, list[str]]], expected: Callable[[str], bool] | None,
+    rows: Sequence[tuple[int, list[str]]],
+    expected: Callable[[str], bool] | None,
 ) -> tuple[int, ReaderNotice | None]:
     """Pick the header among the first non-empty rows; return its index in ``rows`` and maybe a notice.
 
@@ -144,8 +153,15 @@ def _title_notice(rows: Sequence[tuple[int, list[str]]], index: int) -> ReaderNo
     )
 
 
-def check_headers(cells: list[str], *, row: int, where: str, where_en: str,
-                  label: Callable[[int], str], label_en: Callable[[int], str]) -> list[str]:
+def check_headers(
+    cells: list[str],
+    *,
+    row: int,
+    where: str,
+    where_en: str,
+    label: Callable[[int], str],
+    label_en: Callable[[int], str],
+) -> list[str]:
     """Validate stripped header cells; return the named headers (trailing empty cells dropped).
 
     ``label(i)`` names column i for messages ('第 3 列' for CSV, 'C 列' for a sheet).
@@ -161,7 +177,8 @@ def check_headers(cells: list[str], *, row: int, where: str, where_en: str,
             "empty-header",
             f"{where}第 {row} 行（表头）的 {shown} 没有列名；请补上列名或删除该列。",
             f"{where_en}: header row {row} has no column name in {shown_en}.",
-            row=row, column=label_en(empty[0]),
+            row=row,
+            column=label_en(empty[0]),
         )
     seen: dict[str, int] = {}
     dups: list[tuple[str, int, int]] = []
@@ -171,7 +188,8 @@ def check_headers(cells: list[str], *, row: int, where: str, where_en: str,
                 "reserved-column",
                 f"{where}第 {row} 行（表头）的 {label(i)} 使用了保留的列名“{ROW_COLUMN}”。",
                 f"{where_en}: header row {row}, {label_en(i)} uses the reserved name '{ROW_COLUMN}'.",
-                row=row, column=label_en(i),
+                row=row,
+                column=label_en(i),
             )
         if c in seen:
             dups.append((c, seen[c], i))
@@ -184,13 +202,15 @@ def check_headers(cells: list[str], *, row: int, where: str, where_en: str,
             "duplicate-column",
             f"{where}第 {row} 行（表头）有重复的列名：{shown}。",
             f"{where_en}: header row {row} has duplicate column names: {shown_en}.",
-            row=row, column=label_en(dups[0][2]),
+            row=row,
+            column=label_en(dups[0][2]),
         )
     return named
 
 
-def tidy(df: pl.DataFrame, headers: list[str], first_row: int, *, strip: bool = True,
-         rows: pl.Series | None = None) -> pl.DataFrame:
+def tidy(
+    df: pl.DataFrame, headers: list[str], first_row: int, *, strip: bool = True, rows: pl.Series | None = None
+) -> pl.DataFrame:
     """Strip values, turn empty strings into nulls, attach ``__row__`` and drop entirely empty rows.
 
     ``df`` holds exactly ``headers`` as string columns. Row numbers are ``first_row + i`` unless

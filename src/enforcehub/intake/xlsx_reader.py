@@ -152,13 +152,25 @@ def check_zip(f: BinaryIO, name: str, max_unzipped: int) -> zipfile.ZipFile:
             f"({shorten(str(exc), 60)}).",
         ) from None
     total = sum(i.file_size for i in infos)
-    bad = next((i for i in infos if i.file_size > BOMB_MIN_BYTES
-                and i.file_size > BOMB_RATIO * max(i.compress_size, 1)), None)
+    bad = next(
+        (
+            i
+            for i in infos
+            if i.file_size > BOMB_MIN_BYTES and i.file_size > BOMB_RATIO * max(i.compress_size, 1)
+        ),
+        None,
+    )
     if len(infos) > MAX_MEMBERS or total > max_unzipped or bad is not None:
-        detail = (f"成员“{shorten(bad.filename)}”压缩比超过 {BOMB_RATIO}:1" if bad is not None
-                  else f"解压后共 {fmt_size(total)}，超过上限 {fmt_size(max_unzipped)}")
-        detail_en = (f"member '{shorten(bad.filename)}' is compressed over {BOMB_RATIO}:1" if bad is not None
-                     else f"it unpacks to {fmt_size(total)}, over the {fmt_size(max_unzipped)} limit")
+        detail = (
+            f"成员“{shorten(bad.filename)}”压缩比超过 {BOMB_RATIO}:1"
+            if bad is not None
+            else f"解压后共 {fmt_size(total)}，超过上限 {fmt_size(max_unzipped)}"
+        )
+        detail_en = (
+            f"member '{shorten(bad.filename)}' is compressed over {BOMB_RATIO}:1"
+            if bad is not None
+            else f"it unpacks to {fmt_size(total)}, over the {fmt_size(max_unzipped)} limit"
+        )
         if len(infos) > MAX_MEMBERS:
             detail, detail_en = f"包含 {len(infos)} 个成员", f"it has {len(infos)} members"
         zf.close()
@@ -252,9 +264,15 @@ class FormulaScan:
 # --------------------------------------------------------------------------- opening
 
 
-def open_workbook(source: Source, *, fmt: str, sheet: str | None,
-                  expected_headers: Callable[[str], bool] | None, max_unzipped_bytes: int,
-                  format_notice: ReaderNotice | None = None) -> XlsxTable:
+def open_workbook(
+    source: Source,
+    *,
+    fmt: str,
+    sheet: str | None,
+    expected_headers: Callable[[str], bool] | None,
+    max_unzipped_bytes: int,
+    format_notice: ReaderNotice | None = None,
+) -> XlsxTable:
     """Open an .xlsx/.xls file and find the header; problems raise ReadError."""
     notices: list[ReaderNotice] = [format_notice] if format_notice else []
     name = source.name
@@ -268,8 +286,11 @@ def open_workbook(source: Source, *, fmt: str, sheet: str | None,
             names = zf.namelist()
             if not any(n.startswith("xl/workbook.") for n in names):
                 zh, en = describe_zip(names)
-                raise ReadError("not-xlsx", f"{name}：这不是 Excel 工作簿，而是{zh}。",
-                                f"{name}: this is not an Excel workbook but {en}.")
+                raise ReadError(
+                    "not-xlsx",
+                    f"{name}：这不是 Excel 工作簿，而是{zh}。",
+                    f"{name}: this is not an Excel workbook but {en}.",
+                )
             members = sheet_members(zf)
         book = _calamine_open(source, handle, name)
         chosen = _choose_sheet(book, sheet, name, notices)
@@ -304,15 +325,22 @@ def _calamine_open(source: Source, handle: BinaryIO, name: str) -> pc.CalamineWo
 
 def _calamine_error(name: str, exc: Exception) -> ReadError:
     if isinstance(exc, pc.PasswordError):
-        return ReadError("encrypted", f"{name}：工作簿设置了打开密码，请去掉密码后重新上传。",
-                         f"{name}: the workbook is password-protected; remove the password and upload again.")
+        return ReadError(
+            "encrypted",
+            f"{name}：工作簿设置了打开密码，请去掉密码后重新上传。",
+            f"{name}: the workbook is password-protected; remove the password and upload again.",
+        )
     detail = shorten(str(exc), 80)
-    return ReadError("not-xlsx", f"{name}：无法读取该 Excel 文件，文件可能已损坏（{detail}）。",
-                     f"{name}: the Excel file cannot be read; it may be damaged ({detail}).")
+    return ReadError(
+        "not-xlsx",
+        f"{name}：无法读取该 Excel 文件，文件可能已损坏（{detail}）。",
+        f"{name}: the Excel file cannot be read; it may be damaged ({detail}).",
+    )
 
 
-def _choose_sheet(book: pc.CalamineWorkbook, sheet: str | None, name: str,
-                  notices: list[ReaderNotice]) -> str:
+def _choose_sheet(
+    book: pc.CalamineWorkbook, sheet: str | None, name: str, notices: list[ReaderNotice]
+) -> str:
     names = list(book.sheet_names)
     if not names:
         raise ReadError("empty-file", f"{name}：工作簿里没有工作表。", f"{name}: the workbook has no sheets.")
@@ -320,18 +348,28 @@ def _choose_sheet(book: pc.CalamineWorkbook, sheet: str | None, name: str,
         if sheet in names:
             return sheet
         listed = "、".join(f"“{n}”" for n in names)
-        raise ReadError("sheet-not-found", f"{name}：找不到工作表“{sheet}”。工作簿中的工作表有：{listed}。",
-                        f"{name}: no sheet named '{sheet}'. The sheets are: {', '.join(names)}.")
+        raise ReadError(
+            "sheet-not-found",
+            f"{name}：找不到工作表“{sheet}”。工作簿中的工作表有：{listed}。",
+            f"{name}: no sheet named '{sheet}'. The sheets are: {', '.join(names)}.",
+        )
     # The first visible worksheet: templates often keep a hidden sheet of dropdown codes.
-    visible = [m.name for m in book.sheets_metadata
-               if m.visible == pc.SheetVisibleEnum.Visible and m.typ == pc.SheetTypeEnum.WorkSheet]
+    visible = [
+        m.name
+        for m in book.sheets_metadata
+        if m.visible == pc.SheetVisibleEnum.Visible and m.typ == pc.SheetTypeEnum.WorkSheet
+    ]
     chosen = visible[0] if visible else names[0]
     others = [n for n in visible if n != chosen]
     if others:
         listed = "、".join(f"“{n}”" for n in others[:10])
-        notices.append(ReaderNotice(
-            "other-sheets", f"已读取工作表“{chosen}”；工作簿中的其他工作表（{listed}）未读取。",
-            f"Read sheet '{chosen}'; the other sheets ({', '.join(others[:10])}) were not read."))
+        notices.append(
+            ReaderNotice(
+                "other-sheets",
+                f"已读取工作表“{chosen}”；工作簿中的其他工作表（{listed}）未读取。",
+                f"Read sheet '{chosen}'; the other sheets ({', '.join(others[:10])}) were not read.",
+            )
+        )
     return chosen
 
 
@@ -344,20 +382,25 @@ def _formula_notices(scan: FormulaScan, name: str, sheet: str, notices: list[Rea
         )
     if scan.count:
         listed = "、".join(scan.cells) + ("等" if scan.count > len(scan.cells) else "")
-        notices.append(ReaderNotice(
-            "formula-cell",
-            f"工作表“{sheet}”有 {scan.count} 个公式单元格（{listed}），"
-            "已使用文件中保存的计算结果，公式本身不会被执行。",
-            f"Sheet '{sheet}' has {scan.count} formula cell(s) ({', '.join(scan.cells)}); "
-            "their saved results were used, formulas are never evaluated.",
-            column=scan.cells[0] if scan.cells else None,
-        ))
+        notices.append(
+            ReaderNotice(
+                "formula-cell",
+                f"工作表“{sheet}”有 {scan.count} 个公式单元格（{listed}），"
+                "已使用文件中保存的计算结果，公式本身不会被执行。",
+                f"Sheet '{sheet}' has {scan.count} formula cell(s) ({', '.join(scan.cells)}); "
+                "their saved results were used, formulas are never evaluated.",
+                column=scan.cells[0] if scan.cells else None,
+            )
+        )
     for ref, value in scan.errors:
-        notices.append(ReaderNotice(
-            "formula-error", f"工作表“{sheet}”单元格 {ref} 的公式结果是错误值 {value}，按空值处理。",
-            f"Sheet '{sheet}', cell {ref}: the formula result is the error {value}; read as empty.",
-            column=ref,
-        ))
+        notices.append(
+            ReaderNotice(
+                "formula-error",
+                f"工作表“{sheet}”单元格 {ref} 的公式结果是错误值 {value}，按空值处理。",
+                f"Sheet '{sheet}', cell {ref}: the formula result is the error {value}; read as empty.",
+                column=ref,
+            )
+        )
 
 
 # --------------------------------------------------------------------------- the table
@@ -366,13 +409,22 @@ def _formula_notices(scan: FormulaScan, name: str, sheet: str, notices: list[Rea
 class XlsxTable(Table):
     """One worksheet. Row numbers are the sheet's own row numbers."""
 
-    def __init__(self, source: Source, sheet: str, data: pc.CalamineSheet,
-                 expected: Callable[[str], bool] | None, notices: list[ReaderNotice]) -> None:
+    def __init__(
+        self,
+        source: Source,
+        sheet: str,
+        data: pc.CalamineSheet,
+        expected: Callable[[str], bool] | None,
+        notices: list[ReaderNotice],
+    ) -> None:
         self._data = data
         start = data.start
         if start is None:
-            raise ReadError("empty-file", f"{source.name}：工作表“{sheet}”是空的。",
-                            f"{source.name}: sheet '{sheet}' is empty.")
+            raise ReadError(
+                "empty-file",
+                f"{source.name}：工作表“{sheet}”是空的。",
+                f"{source.name}: sheet '{sheet}' is empty.",
+            )
         self._col0 = start[1]
         where, where_en = f"{source.name}：工作表“{sheet}”", f"{source.name}, sheet '{sheet}'"
         rows: list[tuple[int, list[str]]] = []
@@ -392,14 +444,20 @@ class XlsxTable(Table):
             notices.append(notice)
         header_row, cells = rows[pick]
         headers = check_headers(
-            cells, row=header_row, where=where, where_en=where_en,
+            cells,
+            row=header_row,
+            where=where,
+            where_en=where_en,
             label=lambda i: f"{column_letter(self._col0 + i)} 列",
             label_en=lambda i: f"column {column_letter(self._col0 + i)}",
         )
         if pick == len(rows) - 1 and (data.end is None or data.end[0] + 1 <= header_row):
-            raise ReadError("header-only", f"{where}只有表头（第 {header_row} 行），没有数据行。",
-                            f"{where_en}: only the header (row {header_row}) is present; no data rows.",
-                            row=header_row)
+            raise ReadError(
+                "header-only",
+                f"{where}只有表头（第 {header_row} 行），没有数据行。",
+                f"{where_en}: only the header (row {header_row}) is present; no data rows.",
+                row=header_row,
+            )
         # Legacy .xls is a workbook too: callers branch on 'xlsx' for "spreadsheet".
         super().__init__(source, "xlsx", headers, header_row=header_row, sheet=sheet, notices=notices)
         self._where = where
@@ -429,17 +487,25 @@ class XlsxTable(Table):
             produced = produced or df.height > 0
             yield from split_frame(df, size)
         if not produced:
-            raise ReadError("header-only", f"{self._where}只有表头（第 {header_row} 行），没有数据行。",
-                            f"{self.name}: only the header (row {header_row}) is present; no data rows.",
-                            row=header_row)
+            raise ReadError(
+                "header-only",
+                f"{self._where}只有表头（第 {header_row} 行），没有数据行。",
+                f"{self.name}: only the header (row {header_row}) is present; no data rows.",
+                row=header_row,
+            )
 
     def _frame(self, batch: list[list[Cell]], numbers: list[int], width: int) -> pl.DataFrame:
         columns = list(zip(*batch, strict=False)) if batch else []
         for j in range(width, len(columns)):
             self._check_unnamed(columns[j], numbers, j)
-        df = pl.DataFrame([column_series(h, columns[j]) if j < len(columns)
-                           else pl.Series(h, [None] * len(batch), dtype=pl.String)
-                           for j, h in enumerate(self.headers)])
+        df = pl.DataFrame(
+            [
+                column_series(h, columns[j])
+                if j < len(columns)
+                else pl.Series(h, [None] * len(batch), dtype=pl.String)
+                for j, h in enumerate(self.headers)
+            ]
+        )
         return tidy(df, self.headers, 0, rows=pl.Series(numbers, dtype=pl.Int64))
 
     def _check_unnamed(self, column: tuple[Cell, ...], numbers: list[int], j: int) -> None:
@@ -452,5 +518,6 @@ class XlsxTable(Table):
                 f"{self._where}单元格 {ref} 有内容“{shorten(format_cell(v))}”，但这一列没有表头。"
                 "请删除表格外的内容或给该列加上列名。",
                 f"{self.name}, sheet '{self.sheet}': cell {ref} holds a value but its column has no header.",
-                row=numbers[i], column=column_letter(self._col0 + j),
+                row=numbers[i],
+                column=column_letter(self._col0 + j),
             )

@@ -29,6 +29,7 @@ from enforcehub.pipeline.normalise import (
     stored_frame,
 )
 from enforcehub.pipeline.receipt import sign_receipt
+from enforcehub.pipeline.registries import load_registries, registry_checks
 from enforcehub.standard.model import Dataset, Standard
 from enforcehub.store import records as record_store
 from enforcehub.store import submissions as submission_store
@@ -223,7 +224,10 @@ def _store_submission(
     dataset = dataset_of(request.dataset, ctx.standard)
     headers, chunks, fmt = _chunks(request, dataset)
     header_map = map_headers(dataset, headers, require_columns=fmt in ("csv", "xlsx"))
-    validator = Validator(dataset, header_map, standard=ctx.standard, max_errors=MAX_STORED_FINDINGS)
+    checks = registry_checks(ctx.standard, dataset, load_registries(conn), ctx.region)
+    validator = Validator(
+        dataset, header_map, standard=ctx.standard, max_errors=MAX_STORED_FINDINGS, extra_checks=checks
+    )
     counts = Counts()
     entries: list[dict[str, Any]] = []
     staged: list[tuple[pl.DataFrame, ChunkResult]] = []

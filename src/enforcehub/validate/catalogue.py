@@ -125,6 +125,30 @@ CATALOGUE: dict[str, Message] = {
         "「{title}」在当前情形下不应填写：{rule}", "{name} must be empty here: {rule_en}"
     ),
     "rule": Message("「{title}」不符合规则：{rule}", "{name} breaks the rule: {rule_en}"),
+    # Registry checks (pipeline/registries.py): action records against the hub's reference data.
+    "agency-unknown": Message(
+        "「{title}」{value} 不在执法主体名录中，请先报送执法主体信息",
+        "{name} {value} is not in the agency registry; report the agency first",
+    ),
+    "agency-inactive": Message(
+        "「{title}」{value} 在执法主体名录中已撤销，不能作出执法决定",
+        "{name} {value} is revoked in the agency registry",
+    ),
+    "agency-outside-region": Message(
+        "「{title}」{value} 不属于本平台所辖区划（{region}）",
+        "{name} {value} is not an agency of this hub's region ({region})",
+    ),
+    "officer-unknown": Message(
+        "「{title}」中有执法证号不在执法人员名录中：{value}",
+        "{name}: a certificate number is not in the officer registry: {value}",
+    ),
+    "officer-other-agency": Message(
+        "「{title}」中有执法人员不属于该执法主体：{value}",
+        "{name}: an officer belongs to another agency: {value}",
+    ),
+    "matter-unknown": Message(
+        "「{title}」{value} 不在执法事项清单中", "{name} {value} is not in the matter list"
+    ),
 }
 
 

@@ -78,7 +78,12 @@ _RIC_CODES = (
 )
 _ORG_CODES = ((ids.BAD_FORMAT, "org-code-format", "error"), (ids.BAD_CHECKSUM, "org-code-checksum", "error"))
 _AS_OF_CANDIDATES = (
-    "decision_date", "inspection_time", "received_date", "start_date", "version_date", "effective_from"
+    "decision_date",
+    "inspection_time",
+    "received_date",
+    "start_date",
+    "version_date",
+    "effective_from",
 )
 
 

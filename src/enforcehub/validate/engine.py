@@ -57,11 +57,13 @@ class Validator:
         standard: Standard | None = None,
         lang: str = "zh",
         max_errors: int = DEFAULT_MAX_ERRORS,
+        extra_checks: Iterable[Check] | None = None,
     ) -> None:
         self.standard = standard or packaged_standard()
         self.dataset = dataset
         self.header_map = header_map
         self.plan: Plan = compile_plan(self.standard, dataset, header_map.scales)
+        self.plan.checks.extend(extra_checks or ())
         self.lang = lang
         self.max_errors = max_errors
         self.titles = {e.name: e.title for e in dataset.elements}

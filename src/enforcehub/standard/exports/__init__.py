@@ -50,8 +50,10 @@ def export(standard: Standard, fmt: str, dataset: str | None = None) -> bytes | 
         )
     if dataset is not None and dataset not in standard.datasets:
         known = ", ".join(standard.datasets)
-        raise UnknownDatasetError(f"未知数据集「{dataset}」，可用：{known}",
-                                  message_en=f"unknown dataset {dataset!r}; known: {known}")
+        raise UnknownDatasetError(
+            f"未知数据集「{dataset}」，可用：{known}",
+            message_en=f"unknown dataset {dataset!r}; known: {known}",
+        )
     if fmt == "xlsx":
         return to_xlsx(standard, dataset)
     if fmt == "markdown":

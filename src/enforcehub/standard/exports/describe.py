@@ -32,7 +32,10 @@ CHECK_ZH: dict[CheckName, str] = {
 CHECK_CODES: dict[CheckName, tuple[str, ...]] = {
     "uscc": ("uscc-format", "uscc-checksum", "uscc-category", "uscc-placeholder", "uscc-org-code"),
     "resident-id": (
-        "resident-id-format", "resident-id-birth-date", "resident-id-checksum", "resident-id-region",
+        "resident-id-format",
+        "resident-id-birth-date",
+        "resident-id-checksum",
+        "resident-id-region",
     ),
     "org-code": ("org-code-format", "org-code-checksum"),
     "division-code": ("division-code",),

@@ -67,10 +67,12 @@ def record_schema(standard: Standard, dataset: Dataset) -> dict[str, Any]:
     conditionals: list[dict[str, Any]] = []
     for element in dataset.elements:
         if element.required == "conditional" and element.when is not None:
-            conditionals.append({
-                "if": condition_schema(standard, dataset, element.when),
-                "then": {"required": [element.name], "properties": {element.name: NOT_EMPTY}},
-            })
+            conditionals.append(
+                {
+                    "if": condition_schema(standard, dataset, element.when),
+                    "then": {"required": [element.name], "properties": {element.name: NOT_EMPTY}},
+                }
+            )
     unsaid: list[str] = []
     for rule in dataset.rules:
         said = rule_schema(standard, dataset, rule)
@@ -256,8 +258,11 @@ def rule_schema(standard: Standard, dataset: Dataset, rule: Rule) -> dict[str, A
                 return None
             element = dataset.element(field)
             pattern = multi_value_pattern(codeset, standard.meta.multi_value_separators, rule.allowed)
-            allowed = [EMPTY, {"type": "string", "pattern": pattern},
-                       {"type": "array", "items": _item_schema(standard, element, rule.allowed)}]
+            allowed = [
+                EMPTY,
+                {"type": "string", "pattern": pattern},
+                {"type": "array", "items": _item_schema(standard, element, rule.allowed)},
+            ]
             then = {"properties": {field: {"anyOf": allowed}}}
         case _:
             return None
@@ -299,4 +304,3 @@ def _description(standard: Standard, dataset: Dataset, element: Element) -> str:
     if element.unit:
         parts.append(f"单位：{element.unit}。")
     return " ".join(parts)
-

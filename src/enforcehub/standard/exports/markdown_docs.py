@@ -75,7 +75,7 @@ def _intro(standard: Standard) -> str:
 日期时间（YYYY-MM-DD HH:MM:SS，北京时间）、布尔（是/否、true/false、1/0）、代码（取自代码集）。
 - **长度**：字符型和代码的最大字符数（`1–128` 表示最少 1、最多 128）；数值为“总位数,小数位数”。
 - **必填**：是 / 否 / 条件（满足所述条件时必填）。
-- **代码集**：可填写代码、名称或别名，平台统一转换为代码保存。多值项用 {code(';')} 分隔（亦接受 {seps}）。
+- **代码集**：可填写代码、名称或别名，平台统一转换为代码保存。多值项用 {code(";")} 分隔（亦接受 {seps}）。
 - 日期 {meta.long_term_date} 表示“长期”。
 - 校验不通过时，结果中的代码见文末“校验结果代码”。"""
 
@@ -87,8 +87,11 @@ def _notes(standard: Standard) -> str:
     lines.append("")
     for note in standard.meta.notes:
         head = next((k for k in _HEAD_KEYS if k in note), None)
-        rest = [value.strip() if key in _PLAIN_KEYS else f"{key}: {value.strip()}"
-                for key, value in note.items() if key != head]
+        rest = [
+            value.strip() if key in _PLAIN_KEYS else f"{key}: {value.strip()}"
+            for key, value in note.items()
+            if key != head
+        ]
         lead = f"**{note[head].strip()}**" if head else ""
         lines.append("- " + "：".join(p for p in (lead, " ".join(rest)) if p))
     return "\n".join(lines)
@@ -149,8 +152,16 @@ def _element_row(standard: Standard, dataset: Dataset, element: Element) -> str:
         checks.append(f"≤ {_number(element.maximum)}{unit}")
     required = required_zh(standard, dataset, element)
     name = code(element.name) + (" 🔒" if element.personal else "")
-    cells = [element.id, name, element.title, type_zh(element), length_text(element), required,
-             "；".join(checks), explanation_zh(element)]
+    cells = [
+        element.id,
+        name,
+        element.title,
+        type_zh(element),
+        length_text(element),
+        required,
+        "；".join(checks),
+        explanation_zh(element),
+    ]
     return "| " + " | ".join(cell(c) for c in cells) + " |"
 
 
@@ -216,8 +227,15 @@ def _findings(datasets: list[Dataset]) -> str:
                 cells = [code(rule.code), code(ds.name), cell(title), cell(rule.title_en or ""), severity]
                 rows.append("| " + " | ".join(cells) + " |")
     if rows:
-        lines += ["", "### 规则代码 Rule codes", "", "数据集规则自带的代码，信息按规则标题显示。", "",
-                  "| 代码 | 数据集 | 中文 | English | 严重程度 |", "|---|---|---|---|---|"]
+        lines += [
+            "",
+            "### 规则代码 Rule codes",
+            "",
+            "数据集规则自带的代码，信息按规则标题显示。",
+            "",
+            "| 代码 | 数据集 | 中文 | English | 严重程度 |",
+            "|---|---|---|---|---|",
+        ]
         lines += rows
     return "\n".join(lines)
 

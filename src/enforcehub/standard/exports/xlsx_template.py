@@ -52,8 +52,13 @@ def to_xlsx(standard: Standard, dataset: str | None = None, target: Target | Non
     datasets = [standard.dataset(dataset)] if dataset else list(standard.datasets.values())
     buffer = io.BytesIO()
     workbook = xlsxwriter.Workbook(
-        buffer, {"in_memory": True, "strings_to_numbers": False, "strings_to_formulas": False,
-                 "strings_to_urls": False},
+        buffer,
+        {
+            "in_memory": True,
+            "strings_to_numbers": False,
+            "strings_to_formulas": False,
+            "strings_to_urls": False,
+        },
     )
     _Template(standard, workbook).build(datasets)
     workbook.close()
@@ -102,8 +107,14 @@ class _Template:
         self.workbook = workbook
         add = workbook.add_format
         base = {"font_name": "宋体", "font_size": 11, "valign": "vcenter"}
-        head = {**base, "bold": True, "bg_color": "#DDEBF7", "border": 1, "text_wrap": True,
-                "align": "center"}
+        head = {
+            **base,
+            "bold": True,
+            "bg_color": "#DDEBF7",
+            "border": 1,
+            "text_wrap": True,
+            "align": "center",
+        }
         self.header = add(head)
         self.header_required = add({**head, "font_color": "#C00000"})
         self.title = add({**base, "bold": True, "font_size": 14})
@@ -118,12 +129,14 @@ class _Template:
 
     def build(self, datasets: list[Dataset]) -> None:
         meta = self.standard.meta
-        self.workbook.set_properties({
-            "title": f"{meta.title} {meta.version} 报送模板",
-            "subject": meta.title_en,
-            "author": "enforcehub",
-            "created": _published(meta.published),
-        })
+        self.workbook.set_properties(
+            {
+                "title": f"{meta.title} {meta.version} 报送模板",
+                "subject": meta.title_en,
+                "author": "enforcehub",
+                "created": _published(meta.published),
+            }
+        )
         names = sheet_names(datasets)
         used = self.codesets_used(datasets)
         data_sheets = [(ds, self.workbook.add_worksheet(names[ds.name])) for ds in datasets]
@@ -167,13 +180,23 @@ class _Template:
             sheet.set_column(col, col, self.width(element, header), self.column_format(element))
             style = self.header_required if element.required is True else self.header
             sheet.write_string(0, col, header, style)
-            sheet.write_comment(0, col, f"{element.id}  {element.name}\n{element.title_en or ''}".strip(),
-                                {"x_scale": 1.6, "y_scale": 0.8})
-            sheet.data_validation(0, col, 0, col, {
-                "validate": "any",
-                "input_title": _cut(element.title, 32),
-                "input_message": _cut(self.input_message(dataset, element), 255),
-            })
+            sheet.write_comment(
+                0,
+                col,
+                f"{element.id}  {element.name}\n{element.title_en or ''}".strip(),
+                {"x_scale": 1.6, "y_scale": 0.8},
+            )
+            sheet.data_validation(
+                0,
+                col,
+                0,
+                col,
+                {
+                    "validate": "any",
+                    "input_title": _cut(element.title, 32),
+                    "input_message": _cut(self.input_message(dataset, element), 255),
+                },
+            )
             validation = self.validation(element)
             if validation is not None:
                 sheet.data_validation(1, col, LAST_ROW, col, validation)
@@ -204,9 +227,15 @@ class _Template:
                 codeset = codeset_of(self.standard, element)
                 checks = self.checks(element)
                 cells = (
-                    names[ds.name], element.id, element.title, element.name, type_zh(element),
-                    length_text(element), required_zh(self.standard, ds, element),
-                    f"{codeset.title}（{codeset.name}）" if codeset else "", "；".join(checks),
+                    names[ds.name],
+                    element.id,
+                    element.title,
+                    element.name,
+                    type_zh(element),
+                    length_text(element),
+                    required_zh(self.standard, ds, element),
+                    f"{codeset.title}（{codeset.name}）" if codeset else "",
+                    "；".join(checks),
                     explanation_zh(element),
                 )
                 for col, value in enumerate(cells):
@@ -236,14 +265,28 @@ class _Template:
         for codeset in codesets:
             for code in codeset.codes:
                 row += 1
-                cells = (codeset.name, codeset.title, code.code, code.label, code.en or "",
-                         "、".join(code.aliases), code.note or "")
+                cells = (
+                    codeset.name,
+                    codeset.title,
+                    code.code,
+                    code.label,
+                    code.en or "",
+                    "、".join(code.aliases),
+                    code.note or "",
+                )
                 for col, value in enumerate(cells):
                     sheet.write_string(row, col, value, self.text)
             for prefix in codeset.prefix_values:
                 row += 1
-                cells = (codeset.name, codeset.title, f"{prefix}…", f"{prefix}<说明>", "", "",
-                         f"以“{prefix}”开头的值按原样接受")
+                cells = (
+                    codeset.name,
+                    codeset.title,
+                    f"{prefix}…",
+                    f"{prefix}<说明>",
+                    "",
+                    "",
+                    f"以“{prefix}”开头的值按原样接受",
+                )
                 for col, value in enumerate(cells):
                     sheet.write_string(row, col, value, self.text)
         for col, width in enumerate((24, 28, 12, 30, 30, 30, 40)):
@@ -299,7 +342,8 @@ class _Template:
                 if scale not in self.decimals:
                     pattern = "0." + "0" * scale if scale else "0"
                     self.decimals[scale] = self.workbook.add_format(
-                        {"font_name": "宋体", "font_size": 11, "valign": "vcenter", "num_format": pattern})
+                        {"font_name": "宋体", "font_size": 11, "valign": "vcenter", "num_format": pattern}
+                    )
                 return self.decimals[scale]
             case "boolean":
                 return self.general
@@ -309,26 +353,46 @@ class _Template:
         error = {"error_title": _cut(element.title, 32)}
         codeset = codeset_of(self.standard, element)
         if codeset is not None and not element.multiple:
-            return {"validate": "list", "source": f"={self.lists[codeset.name]}", "error_type": "warning",
-                    **error, "error_message": "请从下拉列表选择；代码、名称或别名也可接受（见“代码表”）。"}
+            return {
+                "validate": "list",
+                "source": f"={self.lists[codeset.name]}",
+                "error_type": "warning",
+                **error,
+                "error_message": "请从下拉列表选择；代码、名称或别名也可接受（见“代码表”）。",
+            }
         if element.type == "boolean":
-            return {"validate": "list", "source": ["是", "否"], **error,
-                    "error_message": "请填写“是”或“否”。"}
+            return {
+                "validate": "list",
+                "source": ["是", "否"],
+                **error,
+                "error_message": "请填写“是”或“否”。",
+            }
         if element.type in ("date", "datetime"):
             low = _as_date(element.minimum, _EARLIEST)
             long_term = _as_date(self.standard.meta.long_term_date, dt.date(2099, 12, 31))
             high = _as_date(element.maximum, long_term)
             if element.exclusive_minimum:
                 low += dt.timedelta(days=1)
-            return {"validate": "date", "criteria": "between", "minimum": low, "maximum": high, **error,
-                    "error_message": f"请填写 {low} 至 {high} 之间的日期（YYYY-MM-DD）。"}
+            return {
+                "validate": "date",
+                "criteria": "between",
+                "minimum": low,
+                "maximum": high,
+                **error,
+                "error_message": f"请填写 {low} 至 {high} 之间的日期（YYYY-MM-DD）。",
+            }
         if element.type in ("integer", "decimal"):
             return self.number_validation(element, error)
         if element.max_length is not None:
             low_len = element.min_length or 0
-            return {"validate": "length", "criteria": "between", "minimum": low_len,
-                    "maximum": element.max_length, **error,
-                    "error_message": f"长度应为 {low_len}–{element.max_length} 个字符。"}
+            return {
+                "validate": "length",
+                "criteria": "between",
+                "minimum": low_len,
+                "maximum": element.max_length,
+                **error,
+                "error_message": f"长度应为 {low_len}–{element.max_length} 个字符。",
+            }
         return None
 
     @staticmethod

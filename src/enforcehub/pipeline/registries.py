@@ -1,0 +1,118 @@
+"""Registry checks: action records against the reference data the hub holds.
+
+The reference datasets (agency, officer, matter) become registries once reported: an action's
+deciding agency must exist, be active and lie in this hub's region; each officer's 执法证号 must
+belong to that agency; the matter code must be in the matter list. Findings have the standard
+checks' shape. A registry the hub holds nothing of yet is not checked (a new hub starts empty).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import polars as pl
+from sqlalchemy import Connection, select
+
+from enforcehub.standard.model import Dataset, Standard
+from enforcehub.store.schema import records
+from enforcehub.validate.columns import separators_class
+from enforcehub.validate.compiler import Check
+
+ACTIVE = "01"  # agency_status / officer_status 有效
+
+
+@dataclass(frozen=True)
+class Registries:
+    agencies: pl.DataFrame  # agency_uscc, status, region
+    officers: pl.DataFrame  # cert_number, agency_uscc, status
+    matters: frozenset[str]
+
+
+def load_registries(conn: Connection) -> Registries:
+    """The current agency, officer and matter registries (small: thousands of rows)."""
+
+    def rows(dataset: str) -> list[tuple[str, str | None, str | None, str | None]]:
+        query = select(
+            records.c.business_key, records.c.status, records.c.region, records.c.agency_uscc
+        ).where(records.c.dataset == dataset)
+        return [tuple(r) for r in conn.execute(query)]
+
+    agencies = pl.DataFrame(
+        [(k, s, r) for k, s, r, _a in rows("agency")],
+        schema={"agency_uscc": pl.Utf8, "status": pl.Utf8, "region": pl.Utf8},
+        orient="row",
+    )
+    officers = pl.DataFrame(
+        [(k, a, s) for k, s, _r, a in rows("officer")],
+        schema={"cert_number": pl.Utf8, "agency_uscc": pl.Utf8, "status": pl.Utf8},
+        orient="row",
+    )
+    return Registries(agencies, officers, frozenset(k for k, *_ in rows("matter")))
+
+
+def registry_checks(
+    standard: Standard, dataset: Dataset, registries: Registries, hub_region: str
+) -> list[Check]:
+    """Checks for one action dataset; none for reference datasets or registries still empty."""
+    if dataset.kind != "action":
+        return []
+    names = set(dataset.names)
+    checks: list[Check] = []
+
+    def add(field: str, code: str, mask: pl.Expr, **params: str) -> None:
+        checks.append(Check(field=field, code=code, mask=mask.fill_null(False), params=dict(params)))
+
+    agency = pl.col("agency_uscc")
+    if "agency_uscc" in names and registries.agencies.height:
+        known = registries.agencies["agency_uscc"].to_list()
+        inactive = registries.agencies.filter(pl.col("status") != ACTIVE)["agency_uscc"].to_list()
+        add("agency_uscc", "agency-unknown", agency.is_not_null() & ~agency.is_in(known))
+        add("agency_uscc", "agency-inactive", agency.is_in(inactive))
+        if hub_region != "440000":
+            prefix = hub_region[:4] if hub_region.endswith("00") else hub_region
+            outside = registries.agencies.filter(~pl.col("region").fill_null("").str.starts_with(prefix))
+            add(
+                "agency_uscc",
+                "agency-outside-region",
+                agency.is_in(outside["agency_uscc"].to_list()),
+                region=hub_region,
+            )
+    if "officer_cert_numbers" in names and registries.officers.height:
+        separators = separators_class(standard.meta.multi_value_separators)
+        officers = registries.officers
+        status = pl.struct(pl.col("officer_cert_numbers"), agency).map_batches(
+            lambda s: _officer_status(s.struct.unnest(), officers, separators), return_dtype=pl.UInt8
+        )
+        add("officer_cert_numbers", "officer-unknown", (status & 1) != 0)
+        add("officer_cert_numbers", "officer-other-agency", (status & 2) != 0)
+    if "matter_code" in names and registries.matters:
+        matter = pl.col("matter_code")
+        add("matter_code", "matter-unknown", matter.is_not_null() & ~matter.is_in(sorted(registries.matters)))
+    return checks
+
+
+def _officer_status(frame: pl.DataFrame, officers: pl.DataFrame, separators: str) -> pl.Series:
+    """Per row: bit 1 = a certificate not in the registry, bit 2 = one registered to another agency."""
+    exploded = (
+        frame.with_row_index("__i")
+        .with_columns(
+            pl.col("officer_cert_numbers").str.replace_all(separators, ";").str.split(";").alias("cert")
+        )
+        .explode("cert")
+        .with_columns(pl.col("cert").str.strip_chars())
+        .filter(pl.col("cert").is_not_null() & (pl.col("cert") != ""))
+        .join(
+            officers.rename({"agency_uscc": "registered"}), left_on="cert", right_on="cert_number", how="left"
+        )
+    )
+    flags = exploded.group_by("__i").agg(
+        pl.col("registered").is_null().any().alias("unknown"),
+        (pl.col("registered").is_not_null() & (pl.col("registered") != pl.col("agency_uscc")))
+        .any()
+        .alias("other"),
+    )
+    out = pl.DataFrame({"__i": pl.int_range(0, frame.height, eager=True, dtype=pl.UInt32)}).join(
+        flags, on="__i", how="left"
+    )
+    bits = out["unknown"].fill_null(False).cast(pl.UInt8) + out["other"].fill_null(False).cast(pl.UInt8) * 2
+    return bits.alias("officers")
