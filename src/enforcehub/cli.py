@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -87,7 +89,7 @@ def validate(
             lang,
         )
     try:
-        with _progress(file, output_format) as advance:
+        with _progress(file) as advance:
             report = validate_file(
                 file, dataset, lang=lang, sheet=sheet, max_errors=max_errors, progress=advance
             )
@@ -102,30 +104,25 @@ def validate(
     raise typer.Exit(EXIT_VALID if report.valid else EXIT_INVALID)
 
 
-def _progress(file: Path, output_format: str):  # type: ignore[no-untyped-def]
-    """A progress bar on a terminal (stderr), nothing otherwise."""
-    from contextlib import contextmanager
-
+@contextmanager
+def _progress(file: Path) -> Iterator[Callable[[int], None] | None]:
+    """A progress bar on a terminal (stderr) advanced by rows read; nothing otherwise."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-    @contextmanager
-    def bar():  # type: ignore[no-untyped-def]
-        console = _err()
-        if not console.is_terminal:
-            yield None
-            return
-        with Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            TextColumn("{task.completed:,} 行"),
-            TimeElapsedColumn(),
-            console=console,
-            transient=True,
-        ) as progress:
-            task = progress.add_task(f"校验 {file.name}", total=None)
-            yield lambda rows: progress.advance(task, rows)
-
-    return bar()
+    console = _err()
+    if not console.is_terminal:
+        yield None
+        return
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed:,} 行"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    ) as progress:
+        task = progress.add_task(f"校验 {file.name}", total=None)
+        yield lambda rows: progress.advance(task, rows)
 
 
 @standard_app.command("list")
