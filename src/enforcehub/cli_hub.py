@@ -12,15 +12,14 @@ from rich.console import Console
 from rich.table import Table
 
 from enforcehub.errors import EnforcehubError
-from enforcehub.standard.model import DATASET_NAMES, REFERENCE_DATASETS
+from enforcehub.standard.model import DATASET_NAMES
 
 keys_app = typer.Typer(help="API keys: create (shown once), list, revoke.", no_args_is_help=True)
 audit_app = typer.Typer(help="The hash-chained audit log.", no_args_is_help=True)
 Data = Annotated[Path | None, typer.Option("--data", help="Data directory (default ./enforcehub-data).")]
-SUBMIT_ORDER = (
-    *("law", "matter", "agency", "officer", "counterparty"),
-    *(d for d in DATASET_NAMES if d not in ("law", "matter", "agency", "officer", "counterparty")),
-)
+# Registries before the actions that are checked against them.
+REGISTRIES_FIRST = ("law", "matter", "agency", "officer", "counterparty")
+SUBMIT_ORDER = (*REGISTRIES_FIRST, *(d for d in DATASET_NAMES if d not in REGISTRIES_FIRST))
 
 
 def settings_for(data: Path | None, **overrides: Any) -> Any:
@@ -240,4 +239,4 @@ def _plain(row: dict[str, Any]) -> dict[str, Any]:
     return {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in row.items()}
 
 
-__all__ = ["REFERENCE_DATASETS", "audit_app", "keys_app", "migrate_command", "serve", "submit"]
+__all__ = ["SUBMIT_ORDER", "audit_app", "keys_app", "migrate_command", "serve", "submit"]

@@ -184,10 +184,7 @@ def process(
         except IntegrityError as exc:  # a concurrent writer created the same record first: go again
             last_error = exc
             continue
-        except SubmissionRefused as exc:
-            _fail(ctx, submission_id, f"{exc.code}: {exc.message_zh}")
-            raise
-        except EnforcehubError as exc:
+        except EnforcehubError as exc:  # SubmissionRefused included: the reason is kept on the submission
             _fail(ctx, submission_id, f"{exc.code}: {exc.message_zh}")
             raise
         except Exception as exc:
@@ -230,19 +227,19 @@ def _store_submission(
     )
     counts = Counts()
     entries: list[dict[str, Any]] = []
-    staged: list[tuple[pl.DataFrame, ChunkResult]] = []
+    staged: list[ChunkResult] = []  # reject-submission: store only once the whole file is valid
     for chunk in chunks:
         result = validator.check(chunk)
         _check_scope(ctx, principal, dataset, result)
         if request.policy == "reject-submission":
-            staged.append((chunk, result))
+            staged.append(result)
         else:
             entries += _store_valid_rows(
                 conn, ctx, submission_id, principal, request, dataset, result, counts
             )
     report = validator.finish()
     if request.policy == "reject-submission" and report.valid:
-        for _chunk, result in staged:
+        for result in staged:
             entries += _store_valid_rows(
                 conn, ctx, submission_id, principal, request, dataset, result, counts
             )

@@ -52,15 +52,6 @@ def get_done_submission_by_content(conn: Connection, *, sha256: str, dataset: st
     return dict(row) if row else None
 
 
-def list_submissions(
-    conn: Connection, *, limit: int = 100, principal: str | None = None
-) -> list[dict[str, Any]]:
-    query = select(submissions).order_by(submissions.c.received_at.desc()).limit(limit)
-    if principal is not None:
-        query = query.where(submissions.c.principal == principal)
-    return [dict(r) for r in conn.execute(query).mappings()]
-
-
 def fail_unfinished_submissions(conn: Connection, *, now: dt.datetime) -> int:
     """Mark submissions left `received`/`processing` by a crash as failed; they can be resubmitted."""
     result = conn.execute(

@@ -8,7 +8,6 @@ that finding). The plan is built once per dataset and header map and then run on
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -434,7 +433,3 @@ def _law_params(code: str, as_of: str | None) -> ParamsFn:
 def compile_plan(standard: Standard, dataset: Dataset, scales: dict[str, float] | None = None) -> Plan:
     """The vectorised plan for `dataset`, given the unit scales of the file's columns."""
     return Compiler(standard, dataset, scales or {}).plan()
-
-
-def today() -> dt.date:
-    return today_in_shanghai()

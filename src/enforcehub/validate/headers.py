@@ -54,7 +54,6 @@ class HeaderMap:
     columns: dict[str, str] = field(default_factory=dict)  # file header → element name
     scales: dict[str, float] = field(default_factory=dict)  # element name → multiply input by this
     unknown: list[str] = field(default_factory=list)
-    missing_optional: list[str] = field(default_factory=list)
 
 
 def map_headers(dataset: Dataset, headers: list[str], *, require_columns: bool = True) -> HeaderMap:
@@ -87,7 +86,6 @@ def map_headers(dataset: Dataset, headers: list[str], *, require_columns: bool =
             code="missing-columns",
             message_en=f"missing required columns: {', '.join(e.name for e in missing)} ({dataset.name})",
         )
-    result.missing_optional = [e.name for e in dataset.elements if e.name not in seen]
     return result
 
 
