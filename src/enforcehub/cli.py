@@ -17,7 +17,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from enforcehub import cli_hub
+from enforcehub import cli_hub, cli_share
 from enforcehub.errors import EnforcehubError
 
 app = typer.Typer(
@@ -31,6 +31,9 @@ standard_app = typer.Typer(help="The unified data-element standard (数据元规
 app.add_typer(standard_app, name="standard")
 app.add_typer(cli_hub.keys_app, name="keys")
 app.add_typer(cli_hub.audit_app, name="audit")
+app.add_typer(cli_share.consumers_app, name="consumers")
+app.add_typer(cli_share.feed_app, name="feed")
+app.command("export")(cli_share.export)
 app.command("serve")(cli_hub.serve)
 app.command("migrate")(cli_hub.migrate_command)
 app.command("submit")(cli_hub.submit)

@@ -62,6 +62,14 @@ class Settings(BaseSettings):
     background_rows: int = 20_000  # submissions above this many bytes/rows go to the background worker
     host: str = "127.0.0.1"
     port: int = 8000
+    # Sharing: the delivery worker runs inside `serve` unless turned off (then run `enforcehub worker`).
+    worker: bool = True
+    # Webhook targets on private, loopback or link-local addresses are refused unless listed here
+    # (CIDR networks, e.g. ["127.0.0.0/8"] for a receiver on the same machine).
+    webhook_allow_networks: list[str] = Field(default_factory=list)
+    webhook_timeout_s: float = 10.0
+    webhook_retry_hours: float = 72.0  # retries for about three days, then the dead-letter list
+    publicity_rate_per_minute: int = 120  # the public portal's limit per client address
 
     @field_validator("region")
     @classmethod

@@ -74,6 +74,7 @@ class Principal:
     key_id: int | None = None
     agency_uscc: str | None = None
     region: str | None = None
+    consumer: str | None = None  # a consumer key reads only this consumer's feed
 
 
 @dataclass(frozen=True)

@@ -171,3 +171,89 @@ audit_log = Table(
     Column("prev_hash", String(64), nullable=False),
     Column("hash", String(64), nullable=False),
 )
+
+# --- sharing (report once, use many): consumers, their webhook messages, the publicity table --------
+
+consumers = Table(
+    "consumers",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("title", String(200), nullable=False, default=""),
+    Column("profile", String(64), nullable=False),  # a built-in profile's name, or the custom one's
+    Column("profile_source", Text),  # a custom profile's YAML, kept so the consumer never changes shape
+    Column("datasets", Text),  # JSON list narrowing the profile's datasets; NULL = all of them
+    Column("region", String(6)),  # the region the consumer may see; NULL = the whole hub
+    Column("mode", String(16), nullable=False),  # feed webhook export internal
+    Column("webhook_url", Text),
+    Column("webhook_secrets", Text),  # JSON list of whsec_ secrets, signing with each (rotation)
+    Column("batch_size", Integer, nullable=False, default=100),
+    Column("state", String(16), nullable=False),  # active paused disabled
+    Column("state_reason", Text),
+    Column("acked_seq", BigInteger, nullable=False, default=0),  # the committed feed cursor (ack)
+    Column("delivered_seq", BigInteger, nullable=False, default=0),  # webhook: last change sent or dead
+    Column("next_attempt_at", DateTime(timezone=True)),
+    Column("failures", Integer, nullable=False, default=0),  # consecutive failed attempts
+    Column("last_success_at", DateTime(timezone=True)),
+    Column("last_failure_at", DateTime(timezone=True)),
+    Column("last_error", Text),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+# One row per webhook request body: a batch of events with one webhook-id, sent again unchanged on
+# every retry (duplicates only ever arrive under the same webhook-id).
+webhook_messages = Table(
+    "webhook_messages",
+    metadata,
+    Column("id", String(40), primary_key=True),  # msg_…: the webhook-id header
+    Column("consumer", String(64), ForeignKey("consumers.name"), nullable=False),
+    Column("first_seq", BigInteger, nullable=False),
+    Column("last_seq", BigInteger, nullable=False),
+    Column("events", Integer, nullable=False),
+    Column("payload", Text, nullable=False),
+    Column("state", String(16), nullable=False),  # pending delivered dead
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", DateTime(timezone=True), nullable=False),
+    Column("last_status", Integer),
+    Column("last_error", Text),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("delivered_at", DateTime(timezone=True)),
+    Index(None, "consumer", "state", "first_seq"),
+)
+
+webhook_attempts = Table(
+    "webhook_attempts",
+    metadata,
+    Column("id", ID, primary_key=True, autoincrement=True),
+    Column("message_id", String(40), ForeignKey("webhook_messages.id"), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("status", Integer),  # the HTTP status, NULL when no answer (connection refused, timeout)
+    Column("error", Text),
+    Column("duration_ms", Integer, nullable=False),
+    Index(None, "message_id"),
+)
+
+# The 行政执法公示 portal's own table, kept by the hub's internal `publicity` consumer from the
+# change log: only what may be public, already masked. One row per record; withdrawn ones removed.
+publicity_entries = Table(
+    "publicity_entries",
+    metadata,
+    Column("record_id", ID, primary_key=True, autoincrement=False),
+    Column("dataset", String(32), nullable=False),
+    Column("decision_number", String(128), nullable=False),
+    Column("counterparty_name", String(200), nullable=False),
+    Column("counterparty_code", String(64)),  # searchable code: organisations only, never a person's ID
+    Column("agency_name", String(200)),
+    Column("agency_uscc", String(18)),
+    Column("region", String(6)),
+    Column("city", String(6)),
+    Column("decision_date", Date),
+    Column("public_from", Date, nullable=False),
+    Column("public_until", Date, nullable=False),
+    Column("document", Text, nullable=False),  # the masked public view as JSON
+    Column("seq", BigInteger, nullable=False),  # the change that wrote it
+    Index(None, "counterparty_name"),
+    Index(None, "decision_number"),
+    Index(None, "counterparty_code"),
+    Index(None, "city", "decision_date"),
+)

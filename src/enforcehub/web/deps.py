@@ -61,6 +61,7 @@ def principal(request: Request, context: Hub) -> Principal:
         key_id=row["id"],
         agency_uscc=row["agency_uscc"],
         region=row["region"],
+        consumer=row["consumer"],
     )
 
 
