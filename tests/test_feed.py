@@ -24,7 +24,7 @@ from enforcehub.intake.archive import archive_bytes
 from enforcehub.pipeline import HubContext, Principal, SubmissionRequest, ingest
 from enforcehub.settings import Settings
 from enforcehub.share import consumers as service
-from enforcehub.share.feed import BadCursor, decode_cursor, encode_cursor, read_page
+from enforcehub.share.feed import BadCursor, decode_cursor, encode_cursor, materialize, read_page
 from enforcehub.share.profile import ProfileError
 from enforcehub.standard.loader import standard
 from enforcehub.store import feeds
@@ -159,6 +159,23 @@ def test_feed_pages_are_ordered_complete_and_replay_identically(loaded: HubConte
         if data["cf_xdr_lb"] == "自然人" and data["cf_xdr_zjhm"]:
             assert data["cf_xdr_zjhm"][6:] == "*" * 12
         assert data["cf_cflb"] and all(not k.isdigit() for k in data["cf_cflb"].split(","))
+
+
+def test_events_projected_ahead_are_the_events_projected_on_read(loaded: HubContext) -> None:
+    row = _consumer(loaded)
+    cold, end = _read_all(loaded, row)
+    covered = 0
+    while step := materialize(
+        loaded.engine, row["name"], standard=loaded.standard, hub_id=loaded.hub_id, limit=333
+    ):
+        covered += step
+    assert covered == end
+    with read_transaction(loaded.engine) as conn:
+        assert feeds.projected_seq(conn, row["name"]) == end
+    warm, warm_end = _read_all(loaded, row, limit=50)
+    assert warm == cold and warm_end == end
+    middle = cold[len(cold) // 2]["seq"]
+    assert _read_all(loaded, row, after=middle)[0] == [e for e in cold if e["seq"] > middle]
 
 
 def test_revoking_a_published_penalty_withdraws_it_with_key_fields_only(

@@ -169,6 +169,11 @@ def _converted(value: pl.Expr, convert: str) -> pl.Expr:
 
 def events_json(frames: list[pl.DataFrame]) -> list[str]:
     """Each event as a JSON object: id, seq, type, dataset, change, record_id, version, key, data."""
+    return [text for _, text in numbered_events(frames)]
+
+
+def numbered_events(frames: list[pl.DataFrame]) -> list[tuple[int, str]]:
+    """(seq, event JSON) in seq order."""
     out: list[tuple[int, str]] = []
     for frame in frames:
         fields = [c for c in frame.columns if c not in EVENT_COLUMNS and not c.startswith("__")]
@@ -190,7 +195,7 @@ def events_json(frames: list[pl.DataFrame]) -> list[str]:
         )
         out.extend((seq, meta[:-1] + ',"data":' + data + "}") for seq, meta, data in encoded.iter_rows())
     out.sort(key=lambda item: item[0])
-    return [text for _, text in out]
+    return out
 
 
 def page_dict(frames: list[pl.DataFrame]) -> list[dict[str, Any]]:

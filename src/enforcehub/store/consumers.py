@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, insert, select, update
 
-from enforcehub.store.schema import consumers, webhook_attempts, webhook_messages
+from enforcehub.store.schema import consumers, feed_events, webhook_attempts, webhook_messages
 
 
 def _row(row: Any) -> dict[str, Any]:
@@ -24,7 +24,14 @@ def insert_consumer(conn: Connection, *, values: dict[str, Any], now: dt.datetim
     row["webhook_secrets"] = json.dumps(row.get("webhook_secrets") or []) or None
     conn.execute(
         insert(consumers).values(
-            **row, state="active", acked_seq=0, delivered_seq=0, failures=0, created_at=now, updated_at=now
+            **row,
+            state="active",
+            acked_seq=0,
+            delivered_seq=0,
+            projected_seq=0,
+            failures=0,
+            created_at=now,
+            updated_at=now,
         )
     )
 
@@ -53,6 +60,7 @@ def remove_consumer(conn: Connection, name: str) -> bool:
     messages = select(webhook_messages.c.id).where(webhook_messages.c.consumer == name)
     conn.execute(delete(webhook_attempts).where(webhook_attempts.c.message_id.in_(messages)))
     conn.execute(delete(webhook_messages).where(webhook_messages.c.consumer == name))
+    conn.execute(delete(feed_events).where(feed_events.c.consumer == name))
     return bool(conn.execute(delete(consumers).where(consumers.c.name == name)).rowcount)
 
 

@@ -11,10 +11,10 @@ from collections.abc import Sequence
 from typing import Any
 
 import polars as pl
-from sqlalchemy import Connection, and_, func, select
+from sqlalchemy import Connection, String, and_, delete, func, literal, select, update
 from sqlalchemy.orm import aliased
 
-from enforcehub.store.schema import change_counter, changes, records, versions
+from enforcehub.store.schema import change_counter, changes, consumers, feed_events, records, versions
 
 PAGE_SCHEMA: dict[str, Any] = {
     "_seq": pl.Int64,
@@ -60,12 +60,30 @@ def read_changes(
     datasets: Sequence[str],
     region_prefix: str | None = None,
     until: int | None = None,
+    previous: bool = True,
+    lineage: bool = True,
 ) -> pl.DataFrame:
     """Up to `limit` changes with seq > after (and <= until) in seq order, each with its version's
-    data, the previous version's data (for visibility changes) and the version's lineage."""
+    data, the previous version's data (`previous`: for visibility changes) and the version's lineage
+    (`lineage`); columns left out are null. Rows are fetched from the driver's cursor directly:
+    building SQLAlchemy rows cost more than the query."""
     conditions = [changes.c.seq > after, *_scope(datasets, region_prefix)]
     if until is not None:
         conditions.append(changes.c.seq <= until)
+    nothing = literal(None, String)
+    lineage_columns = (
+        [
+            versions.c.submission_id,
+            versions.c.principal,
+            versions.c.channel,
+            versions.c.source_system,
+            versions.c.origin_hub,
+            versions.c.origin_submission,
+            versions.c.received_at,
+        ]
+        if lineage
+        else [nothing] * 7
+    )
     query = (
         select(
             changes.c.seq,
@@ -77,42 +95,44 @@ def read_changes(
             records.c.business_key,
             versions.c.version_no,
             versions.c.data,
-            _previous.c.data.label("prev_data"),
-            versions.c.submission_id,
-            versions.c.principal,
-            versions.c.channel,
-            versions.c.source_system,
-            versions.c.origin_hub,
-            versions.c.origin_submission,
-            versions.c.received_at,
+            _previous.c.data if previous else nothing,
+            *lineage_columns,
         )
         .select_from(changes)
         .join(versions, versions.c.id == changes.c.version_id)
         .join(records, records.c.id == changes.c.record_id)
-        .outerjoin(
+        .where(and_(*conditions))
+        .order_by(changes.c.seq)
+        .limit(limit)
+    )
+    if previous:
+        query = query.outerjoin(
             _previous,
             and_(
                 _previous.c.record_id == versions.c.record_id,
                 _previous.c.version_no == versions.c.version_no - 1,
             ),
         )
-        .where(and_(*conditions))
-        .order_by(changes.c.seq)
-        .limit(limit)
-    )
-    rows = conn.execute(query).all()
+    rows = conn.execute(query).cursor.fetchall()
     columns: list[Any] = list(zip(*rows, strict=True)) if rows else [() for _ in PAGE_SCHEMA]
+    data = {name: list(values) for name, values in zip(PAGE_SCHEMA, columns, strict=True)}
+    times = ("_committed_at", "_received_at")
     frame = pl.DataFrame(
-        {name: list(values) for name, values in zip(PAGE_SCHEMA, columns, strict=True)},
-        schema={
-            name: (pl.Datetime("us") if dtype == pl.Datetime("us", "UTC") else dtype)
-            for name, dtype in PAGE_SCHEMA.items()
-        },
+        {name: values for name, values in data.items() if name not in times},
+        schema={name: dtype for name, dtype in PAGE_SCHEMA.items() if name not in times},
     )
-    return frame.with_columns(
-        pl.col("_committed_at").dt.replace_time_zone("UTC"),
-        pl.col("_received_at").dt.replace_time_zone("UTC"),
-    )
+    return frame.with_columns(_utc(data[name]).alias(name) for name in times).select(list(PAGE_SCHEMA))
+
+
+def _utc(values: list[Any]) -> pl.Series:
+    """Timestamps as UTC: SQLite's driver gives SQLAlchemy's text form, psycopg aware datetimes."""
+    sample = next((v for v in values if v is not None), None)
+    if isinstance(sample, str):
+        text = pl.Series(values, dtype=pl.Utf8)
+        return text.str.to_datetime("%Y-%m-%d %H:%M:%S%.f", time_unit="us").dt.replace_time_zone("UTC")
+    if sample is not None and getattr(sample, "tzinfo", None) is not None:
+        return pl.Series(values, dtype=pl.Datetime("us", "UTC"))
+    return pl.Series(values, dtype=pl.Datetime("us")).dt.replace_time_zone("UTC")
 
 
 def count_changes(
@@ -140,3 +160,39 @@ def current_data(conn: Connection, *, dataset: str, keys: Sequence[str]) -> dict
         .where(records.c.dataset == dataset, records.c.business_key.in_(list(keys)))
     )
     return {key: json.loads(data) for key, data in conn.execute(query)}
+
+
+def read_cached_events(
+    conn: Connection, *, consumer: str, after: int, until: int, limit: int
+) -> list[tuple[int, str]]:
+    """(seq, event JSON) of a consumer's projected events with after < seq <= until, in order."""
+    query = (
+        select(feed_events.c.seq, feed_events.c.body)
+        .where(feed_events.c.consumer == consumer, feed_events.c.seq > after, feed_events.c.seq <= until)
+        .order_by(feed_events.c.seq)
+        .limit(limit)
+    )
+    return list(conn.execute(query).cursor.fetchall())
+
+
+def store_events(conn: Connection, *, consumer: str, events: list[tuple[int, str]], projected: int) -> None:
+    """Keep projected events and move the consumer's projected position (caller holds its row lock)."""
+    if events:
+        from enforcehub.store.records import bulk_insert
+
+        bulk_insert(conn, feed_events, [{"consumer": consumer, "seq": s, "body": b} for s, b in events])
+    conn.execute(update(consumers).where(consumers.c.name == consumer).values(projected_seq=projected))
+
+
+def forget_events(conn: Connection, *, consumer: str) -> None:
+    """Drop a consumer's projected events (they can always be projected again)."""
+    conn.execute(delete(feed_events).where(feed_events.c.consumer == consumer))
+    conn.execute(update(consumers).where(consumers.c.name == consumer).values(projected_seq=0))
+
+
+def projected_seq(conn: Connection, consumer: str, *, for_update: bool = False) -> int:
+    """How far a consumer's events are projected ahead (feed_events hold every event up to it)."""
+    query = select(consumers.c.projected_seq).where(consumers.c.name == consumer)
+    if for_update:
+        query = query.with_for_update()
+    return int(conn.execute(query).scalar() or 0)

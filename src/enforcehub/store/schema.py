@@ -191,6 +191,7 @@ consumers = Table(
     Column("state_reason", Text),
     Column("acked_seq", BigInteger, nullable=False, default=0),  # the committed feed cursor (ack)
     Column("delivered_seq", BigInteger, nullable=False, default=0),  # webhook: last change sent or dead
+    Column("projected_seq", BigInteger, nullable=False, default=0),  # feed_events hold every change <= it
     Column("next_attempt_at", DateTime(timezone=True)),
     Column("failures", Integer, nullable=False, default=0),  # consecutive failed attempts
     Column("last_success_at", DateTime(timezone=True)),
@@ -198,6 +199,16 @@ consumers = Table(
     Column("last_error", Text),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+# The consumer's events, projected ahead of reading (a cache: an event is a pure function of its change
+# and the profile, so any range can be projected again). Changes the profile drops have no row.
+feed_events = Table(
+    "feed_events",
+    metadata,
+    Column("consumer", String(64), ForeignKey("consumers.name"), primary_key=True),
+    Column("seq", BigInteger, primary_key=True),
+    Column("body", Text, nullable=False),  # the event as JSON, exactly as the feed serves it
 )
 
 # One row per webhook request body: a batch of events with one webhook-id, sent again unchanged on

@@ -34,6 +34,7 @@ def upgrade() -> None:
         sa.Column("state_reason", sa.Text(), nullable=True),
         sa.Column("acked_seq", sa.BigInteger(), nullable=False),
         sa.Column("delivered_seq", sa.BigInteger(), nullable=False),
+        sa.Column("projected_seq", sa.BigInteger(), nullable=False),
         sa.Column("next_attempt_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("failures", sa.Integer(), nullable=False),
         sa.Column("last_success_at", sa.DateTime(timezone=True), nullable=True),
@@ -80,6 +81,16 @@ def upgrade() -> None:
             batch_op.f("ix_publicity_entries_decision_number"), ["decision_number"], unique=False
         )
 
+    op.create_table(
+        "feed_events",
+        sa.Column("consumer", sa.String(length=64), nullable=False),
+        sa.Column("seq", sa.BigInteger(), nullable=False),
+        sa.Column("body", sa.Text(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["consumer"], ["consumers.name"], name=op.f("fk_feed_events_consumer_consumers")
+        ),
+        sa.PrimaryKeyConstraint("consumer", "seq", name=op.f("pk_feed_events")),
+    )
     op.create_table(
         "webhook_messages",
         sa.Column("id", sa.String(length=40), nullable=False),
@@ -140,6 +151,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_webhook_messages_consumer_state_first_seq"))
 
     op.drop_table("webhook_messages")
+    op.drop_table("feed_events")
     with op.batch_alter_table("publicity_entries", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_publicity_entries_decision_number"))
         batch_op.drop_index(batch_op.f("ix_publicity_entries_counterparty_name"))
