@@ -244,6 +244,14 @@ def test_profiles_refuse_unmasked_personal_data_and_unknown_names(ctx: HubContex
                 standard=ctx.standard,
                 now=_now(),
             )
+        with pytest.raises(ProfileError, match="reserved for the event envelope"):
+            service.add_custom_consumer(
+                conn,
+                service.ConsumerSpec(name="bad", profile=""),
+                PROFILE.replace("{name: bz, from: remarks", "{name: _key, from: remarks"),
+                standard=ctx.standard,
+                now=_now(),
+            )
         with pytest.raises(service.ConsumerError, match="消费方名称"):
             service.add_custom_consumer(
                 conn,

@@ -566,11 +566,6 @@ def test_double_random_registry_masks_a_persons_code_and_drops_contacts(hub_page
             assert data["business_address"] == record.get("business_address")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="share/project.py puts the business key (_key) into every event: for the counterparty "
-    "dataset that is a natural person's full ID number, unmasked (reported; engine not ours to edit)",
-)
 def test_double_random_events_carry_no_natural_persons_id_anywhere(hub_page: pl.DataFrame) -> None:
     parties = records(hub_page, "counterparty")
     for event in project("double-random", hub_page):

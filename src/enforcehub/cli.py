@@ -31,6 +31,7 @@ standard_app = typer.Typer(help="The unified data-element standard (数据元规
 app.add_typer(standard_app, name="standard")
 app.add_typer(cli_hub.keys_app, name="keys")
 app.add_typer(cli_hub.audit_app, name="audit")
+app.add_typer(cli_hub.submissions_app, name="submissions")
 app.add_typer(cli_share.consumers_app, name="consumers")
 app.add_typer(cli_share.feed_app, name="feed")
 app.command("export")(cli_share.export)

@@ -1,4 +1,5 @@
-"""Hub commands: serve, migrate, keys, submit, audit. Thin layers over the same functions the API uses."""
+"""Hub commands: serve, migrate, keys, submit, submissions, audit. Thin layers over the same functions
+the API uses (submit and submissions talk to a hub over its HTTP API)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,13 @@ from enforcehub.standard.model import DATASET_NAMES
 
 keys_app = typer.Typer(help="API keys: create (shown once), list, revoke.", no_args_is_help=True)
 audit_app = typer.Typer(help="The hash-chained audit log.", no_args_is_help=True)
+submissions_app = typer.Typer(
+    help="Submissions on a hub, over its API: list them, show one receipt with its findings.",
+    no_args_is_help=True,
+)
+HubUrl = Annotated[str, typer.Option("--hub", help="The hub's base URL, e.g. http://127.0.0.1:8000.")]
+HubKey = Annotated[str, typer.Option("--key", envvar="ENFORCEHUB_KEY", help="An API key.")]
+OutputFormat = Annotated[str, typer.Option("--format", help="table or json.")]
 Data = Annotated[Path | None, typer.Option("--data", help="Data directory (default ./enforcehub-data).")]
 # Registries before the actions that are checked against them.
 REGISTRIES_FIRST = ("law", "matter", "agency", "officer", "counterparty")
@@ -169,6 +177,134 @@ def audit_verify(data: Data = None) -> None:
     Console().print(f"audit chain intact: {count} entries")
 
 
+@audit_app.command("list")
+def audit_list(
+    after: Annotated[int, typer.Option(help="Entries after this id (the `next` of the last page).")] = 0,
+    limit: Annotated[int, typer.Option(help="Entries at most (1–1000).")] = 100,
+    action: Annotated[str | None, typer.Option(help="Only this action (submit, read-entity …).")] = None,
+    principal: Annotated[str | None, typer.Option(help="Only entries of this key name.")] = None,
+    output_format: OutputFormat = "table",
+    data: Data = None,
+) -> None:
+    """List audit log entries in chain order (the same page as GET /api/v1/admin/audit)."""
+    from enforcehub.store.audit import list_audit
+    from enforcehub.store.db import make_engine, read_transaction
+
+    _check_format(output_format)
+    limit = max(1, min(limit, 1000))
+    with read_transaction(make_engine(settings_for(data))) as conn:
+        entries = list_audit(conn, after_id=after, limit=limit, action=action, principal=principal)
+    page = {"entries": entries, "next": entries[-1]["id"] if len(entries) == limit else None}
+    if output_format == "json":
+        sys.stdout.write(json.dumps(page, ensure_ascii=False) + "\n")
+        return
+    table = Table("id", "at", "principal", "action", "target", "hash")
+    for e in entries:
+        table.add_row(str(e["id"]), e["at"][:19], e["principal"], e["action"], e["target"], e["hash"][:12])
+    Console(width=200).print(table)
+    if page["next"] is not None:
+        Console().print(f"next page: --after {page['next']}")
+
+
+def _check_format(output_format: str) -> None:
+    if output_format not in ("table", "json"):
+        raise EnforcehubError(
+            f"--format 应为 table 或 json，而不是「{output_format}」",
+            code="bad-option",
+            message_en=f"--format must be table or json, not {output_format!r}",
+        )
+
+
+COUNT_COLUMNS = ("received", "accepted", "rejected", "created", "updated", "unchanged", "errors")
+
+
+@submissions_app.command("list")
+def submissions_list(
+    hub_url: HubUrl,
+    key: HubKey,
+    dataset: Annotated[str | None, typer.Option("--dataset", "-d", help="Only this dataset.")] = None,
+    status: Annotated[str | None, typer.Option(help="received, processing, done or failed.")] = None,
+    since: Annotated[
+        str | None, typer.Option(help="Received at or after (2025-06-30[T08:00:00+08:00]).")
+    ] = None,
+    until: Annotated[str | None, typer.Option(help="Received before this time.")] = None,
+    limit: Annotated[int, typer.Option(help="Submissions per page (1–1000).")] = 100,
+    after: Annotated[str | None, typer.Option(help="The `next` cursor of the previous page.")] = None,
+    output_format: OutputFormat = "table",
+) -> None:
+    """The submissions this key may see, newest first (GET /api/v1/submissions)."""
+    from enforcehub.client import HubClient
+
+    _check_format(output_format)
+    page = HubClient(hub_url, key).submissions(
+        dataset=dataset, status=status, since=since, until=until, limit=limit, after=after
+    )
+    if output_format == "json":
+        sys.stdout.write(json.dumps(page, ensure_ascii=False) + "\n")
+        return
+    table = Table("submission", "dataset", "status", "received at", "principal", *COUNT_COLUMNS)
+    for r in page["submissions"]:
+        c = r.get("counts", {})
+        table.add_row(
+            r["id"],
+            r["dataset"],
+            r["status"],
+            str(r["received_at"])[:19],
+            r["principal"],
+            *[f"{c.get(k, 0):,}" for k in COUNT_COLUMNS],
+        )
+    Console(width=220).print(table)
+    if page.get("next"):
+        Console().print(f"next page: --after {page['next']}")
+
+
+@submissions_app.command("show")
+def submissions_show(
+    submission_id: Annotated[str, typer.Argument(help="The submission's id (S…).")],
+    hub_url: HubUrl,
+    key: HubKey,
+    errors_page: Annotated[int, typer.Option("--errors-page", help="Page of findings, from 1.")] = 1,
+    errors_page_size: Annotated[
+        int, typer.Option("--errors-page-size", help="Findings per page (0–1000; 0: only the total).")
+    ] = 100,
+    output_format: OutputFormat = "table",
+) -> None:
+    """One receipt with a page of its findings (GET /api/v1/submissions/{id})."""
+    from enforcehub.client import HubClient
+
+    _check_format(output_format)
+    receipt = HubClient(hub_url, key).receipt(
+        submission_id, errors_page=errors_page, errors_page_size=errors_page_size
+    )
+    if output_format == "json":
+        sys.stdout.write(json.dumps(receipt, ensure_ascii=False) + "\n")
+        return
+    console = Console(width=200)
+    c = receipt.get("counts", {})
+    console.print(
+        f"{receipt['id']}  {receipt['dataset']}  {receipt['status']}  {receipt['received_at']}"
+        f"  {receipt.get('filename') or ''}",
+        markup=False,
+    )
+    console.print("  ".join(f"{k} {c.get(k, 0):,}" for k in COUNT_COLUMNS), markup=False)
+    if receipt.get("failure"):
+        console.print(f"failure: {receipt['failure']}", markup=False)
+    errors = receipt.get("errors") or {}
+    if errors.get("items"):
+        table = Table("row", "field", "code", "severity", "message", "value")
+        for e in errors["items"]:
+            table.add_row(
+                str(e["row"]), e["field"], e["code"], e["severity"], e["message"], str(e["value"] or "")
+            )
+        console.print(table)
+    console.print(
+        f"findings: page {errors.get('page')}, {errors.get('total', 0):,} in all"
+        + (f"; next: --errors-page {errors['next']}" if errors.get("next") else ""),
+        markup=False,
+    )
+    console.print(f"signature: {receipt.get('signature')}", markup=False)
+
+
 def submit(
     path: Annotated[Path, typer.Argument(help="A file, or a directory written by `enforcehub synth`.")],
     hub_url: Annotated[str, typer.Option("--hub", help="The hub's base URL, e.g. http://127.0.0.1:8000.")],
@@ -239,4 +375,4 @@ def _plain(row: dict[str, Any]) -> dict[str, Any]:
     return {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in row.items()}
 
 
-__all__ = ["SUBMIT_ORDER", "audit_app", "keys_app", "migrate_command", "serve", "submit"]
+__all__ = ["SUBMIT_ORDER", "audit_app", "keys_app", "migrate_command", "serve", "submissions_app", "submit"]

@@ -72,5 +72,24 @@ class HubClient:
             )
         )
 
-    def receipt(self, submission_id: str) -> dict[str, Any]:
-        return self._answer(self.http.get(f"/api/v1/submissions/{submission_id}"))
+    def _get(self, path: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
+        try:
+            response = self.http.get(path, params={k: v for k, v in (params or {}).items() if v is not None})
+        except httpx.HTTPError as exc:
+            raise EnforcehubError(
+                f"无法连接平台：{exc}", code="hub-unreachable", message_en=f"hub unreachable: {exc}"
+            ) from None
+        return self._answer(response)
+
+    def receipt(
+        self, submission_id: str, *, errors_page: int = 1, errors_page_size: int = 0
+    ) -> dict[str, Any]:
+        """The signed receipt with one page of its findings (`errors`; by default only their total)."""
+        return self._get(
+            f"/api/v1/submissions/{submission_id}",
+            {"errors_page": errors_page, "errors_page_size": errors_page_size},
+        )
+
+    def submissions(self, **filters: Any) -> dict[str, Any]:
+        """One page of the submissions this key may see: {"submissions": [receipt, …], "next": cursor}."""
+        return self._get("/api/v1/submissions", filters)

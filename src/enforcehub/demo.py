@@ -1,8 +1,11 @@
 """`enforcehub demo`: a whole hub in one command.
 
 Generates the synthetic province (2% of rows carry one error), starts a hub on the embedded
-default (SQLite in `<out>/hub-data`), creates keys, reports every dataset through the HTTP API as
-the agencies' platforms would (reference data first), and prints the receipts and where to look.
+default (SQLite in `<out>/hub-data`), creates an admin key, reports every dataset through the HTTP
+API as the province's data office would (reference data first), and prints the receipts and where
+to look. Not with a `platform` key: a platform may report only for agencies registered in its region,
+and the demo's registry and action files carry injected errors on purpose, so a platform would be
+refused whole files where the demo means to show rows sent back with their problems.
 """
 
 from __future__ import annotations
@@ -59,7 +62,7 @@ class _Hub:
         self.thread.join(timeout=15)
 
 
-def _keys(settings: Any) -> tuple[str, str]:
+def _admin_key(settings: Any) -> str:
     from enforcehub.store import keys as key_store
     from enforcehub.store.db import make_engine, migrate, write_transaction
 
@@ -67,11 +70,8 @@ def _keys(settings: Any) -> tuple[str, str]:
     migrate(settings, engine)
     with write_transaction(engine) as conn:
         _row, admin = key_store.insert_key(conn, role="admin", name="演示-管理员")
-        _row, platform = key_store.insert_key(
-            conn, role="platform", name="演示-省一体化执法平台", region="440000"
-        )
     engine.dispose()
-    return admin, platform
+    return admin
 
 
 def run_demo(
@@ -97,7 +97,7 @@ def run_demo(
     data_dir = out / "hub-data"
     shutil.rmtree(data_dir, ignore_errors=True)
     hub = _Hub(data_dir, _free_port(port))
-    admin, platform = _keys(hub.settings)
+    admin = _admin_key(hub.settings)
     hub.start()
     receipts: dict[str, dict[str, Any]] = {}
     try:
@@ -106,7 +106,7 @@ def run_demo(
             if en
             else f"报送平台已启动：{hub.url}，正在按机关报送方式通过接口报送全部数据集…"
         )
-        client = HubClient(hub.url, platform)
+        client = HubClient(hub.url, admin)
         for name in SUBMIT_ORDER:
             path = out / f"{name}.csv"
             if path.is_file():

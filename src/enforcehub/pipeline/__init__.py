@@ -29,7 +29,7 @@ from enforcehub.pipeline.normalise import (
     stored_frame,
 )
 from enforcehub.pipeline.receipt import sign_receipt
-from enforcehub.pipeline.registries import load_registries, registry_checks
+from enforcehub.pipeline.registries import Registries, load_registries, platform_refusal, registry_checks
 from enforcehub.standard.model import Dataset, Standard
 from enforcehub.store import records as record_store
 from enforcehub.store import submissions as submission_store
@@ -222,7 +222,8 @@ def _store_submission(
     dataset = dataset_of(request.dataset, ctx.standard)
     headers, chunks, fmt = _chunks(request, dataset)
     header_map = map_headers(dataset, headers, require_columns=fmt in ("csv", "xlsx"))
-    checks = registry_checks(ctx.standard, dataset, load_registries(conn), ctx.region)
+    registries = load_registries(conn)
+    checks = registry_checks(ctx.standard, dataset, registries, ctx.region)
     validator = Validator(
         dataset, header_map, standard=ctx.standard, max_errors=MAX_STORED_FINDINGS, extra_checks=checks
     )
@@ -231,7 +232,7 @@ def _store_submission(
     staged: list[ChunkResult] = []  # reject-submission: store only once the whole file is valid
     for chunk in chunks:
         result = validator.check(chunk)
-        _check_scope(ctx, principal, dataset, result)
+        _check_scope(ctx, principal, dataset, result, registries)
         if request.policy == "reject-submission":
             staged.append(result)
         else:
@@ -256,7 +257,9 @@ def _store_submission(
     )
 
 
-def _check_scope(ctx: HubContext, principal: Principal, dataset: Dataset, result: ChunkResult) -> None:
+def _check_scope(
+    ctx: HubContext, principal: Principal, dataset: Dataset, result: ChunkResult, registries: Registries
+) -> None:
     """Refuse the whole submission when a row belongs to another agency or region (403 naming it)."""
     frame = result.frame
     if principal.role == "agency" and principal.agency_uscc and "agency_uscc" in dataset.names:
@@ -269,6 +272,13 @@ def _check_scope(ctx: HubContext, principal: Principal, dataset: Dataset, result
         prefix = region_scope[:4] if region_scope.endswith("00") else region_scope
         outside = pl.col("region_code").is_not_null() & ~pl.col("region_code").str.starts_with(prefix)
         _refuse_first(frame, outside, "region_code", region_scope)
+    if principal.role == "platform":  # only agencies registered in the key's region (registries.py)
+        refused = platform_refusal(frame, dataset, registries, principal.region or ctx.region)
+        if refused is not None:
+            message, message_en, detail = refused
+            raise SubmissionRefused(
+                message, code="out-of-scope", message_en=message_en, status=403, detail=detail
+            )
 
 
 def _refuse_first(frame: pl.DataFrame, outside: pl.Expr, column: str, scope: str) -> None:

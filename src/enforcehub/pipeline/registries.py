@@ -4,11 +4,16 @@ The reference datasets (agency, officer, matter) become registries once reported
 deciding agency must exist, be active and lie in this hub's region; each officer's 执法证号 must
 belong to that agency; the matter code must be in the matter list. Findings have the standard
 checks' shape. A registry the hub holds nothing of yet is not checked (a new hub starts empty).
+
+The agency registry also limits `platform` keys (`platform_refusal`): a platform key submits action
+records only for agencies registered in its region. That is a scope rule, not a finding: a row
+outside it refuses the whole submission (403), even while the registry is still empty.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import polars as pl
 from sqlalchemy import Connection, select
@@ -116,3 +121,52 @@ def _officer_status(frame: pl.DataFrame, officers: pl.DataFrame, separators: str
     )
     bits = out["unknown"].fill_null(False).cast(pl.UInt8) + out["other"].fill_null(False).cast(pl.UInt8) * 2
     return bits.alias("officers")
+
+
+def division_prefix(region: str) -> str:
+    """The codes in a division, as a prefix at its level: 440000 → 44, 440100 → 4401, 440103 → itself."""
+    if region.endswith("0000"):
+        return region[:2]
+    if region.endswith("00"):
+        return region[:4]
+    return region
+
+
+def platform_refusal(
+    frame: pl.DataFrame, dataset: Dataset, registries: Registries, region: str
+) -> tuple[str, str, dict[str, Any]] | None:
+    """For a platform key of `region`: (message, English message, detail) naming the first row whose
+    `agency_uscc` is not an agency registered in that region, or None when every row is.
+
+    Reference datasets are not limited (a platform registers its agencies through them). One
+    vectorised `is_in` over the chunk; only the first offending row becomes a Python value.
+    """
+    if dataset.kind != "action" or "agency_uscc" not in dataset.names:
+        return None
+    prefix = division_prefix(region)
+    agencies = registries.agencies
+    inside = agencies.filter(pl.col("region").fill_null("").str.starts_with(prefix))["agency_uscc"]
+    agency = pl.col("agency_uscc")
+    hits = frame.filter(agency.is_not_null() & ~agency.is_in(inside.implode())).head(1)
+    if not hits.height:
+        return None
+    line, value = hits["__row__"][0], hits["agency_uscc"][0]
+    registered = agencies.filter(pl.col("agency_uscc") == value)["region"]
+    detail: dict[str, Any] = {"row": line, "field": "agency_uscc", "value": value, "scope": region}
+    if not registered.len():
+        detail["reason"] = "agency-not-registered"
+        return (
+            f"第 {line} 行的「agency_uscc」值「{value}」不在本平台的执法主体名录中；平台密钥只能报送"
+            f"本区划（{region}）已登记执法主体的行为数据，整批未入库",
+            f"row {line}: agency_uscc {value} is not in the hub's agency registry; a platform key "
+            f"submits only for agencies registered in its region {region}; nothing was stored",
+            detail,
+        )
+    detail.update(reason="agency-outside-region", registered_region=registered[0])
+    return (
+        f"第 {line} 行的「agency_uscc」值「{value}」登记在区划 {registered[0]}，不在本平台密钥的"
+        f"区划（{region}）内，整批未入库",
+        f"row {line}: agency_uscc {value} is registered in region {registered[0]}, outside this "
+        f"platform key's region {region}; nothing was stored",
+        detail,
+    )

@@ -41,7 +41,19 @@ LINEAGE_COLUMNS = (
     "_origin_submission",
     "_received_at",
 )
-PUBLICITY_COLUMNS = ("pub_regime", "pub_start", "pub_min_end", "pub_max_end", "agency_field")
+PUBLICITY_COLUMNS = ("pub_regime", "pub_severity", "pub_start", "pub_min_end", "pub_max_end", "agency_field")
+# The event envelope's own columns: an output field may not take one of these names.
+RESERVED_NAMES = (
+    "_event_id",
+    "_seq",
+    "_type",
+    "dataset",
+    "_record_type",
+    "_change",
+    "_record_id",
+    "_version",
+    "_key",
+)
 
 
 class ProfileError(EnforcehubError):
@@ -131,6 +143,8 @@ def check_profile(profile: Profile, *, origin: str, standard: Standard) -> None:
         seen: set[str] = set()
         for field in spec.fields:
             where = f"{dataset_name}.{field.name}"
+            if field.name in RESERVED_NAMES or field.name.startswith("__"):
+                problems.append(f"{where}: the name {field.name!r} is reserved for the event envelope")
             if field.name in seen:
                 problems.append(f"{where}: output field named twice")
             seen.add(field.name)

@@ -13,6 +13,7 @@ so replaying from an earlier cursor returns exactly the same events (invariant 4
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 from typing import Any
 
 import polars as pl
@@ -24,7 +25,17 @@ from enforcehub.standard.model import Dataset, Standard
 
 NATURAL_PERSON = "自然人"
 LONG_TERM = "2099-12-31"
-EVENT_COLUMNS = ("_event_id", "_seq", "_type", "dataset", "_change", "_record_id", "_version", "_key")
+EVENT_COLUMNS = (
+    "_event_id",
+    "_seq",
+    "_type",
+    "dataset",
+    "_record_type",
+    "_change",
+    "_record_id",
+    "_version",
+    "_key",
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -76,6 +87,13 @@ class Projector:
             frame = frame.with_columns(pl.lit("upsert").alias("_type"))
         frame = frame.filter(pl.col("_type").is_not_null())
         key_fields = {f.name for f in spec.fields if f.source in dataset.key}
+        personal_key = any(e.personal for e in dataset.elements if e.name in dataset.key)
+        if personal_key and self.profile.personal_data != "full":
+            # the business key holds a person's ID number (a counterparty's code): a stable pseudonym
+            frame = frame.with_columns(
+                (pl.lit("h:") + pl.col("_key").map_batches(_pseudonyms, return_dtype=pl.Utf8)).alias("_key")
+            )
+        frame = frame.with_columns(pl.lit(spec.record_type, pl.Utf8).alias("_record_type"))
         outputs = [self._field(f, dataset, key_fields) for f in spec.fields]
         event_id = pl.concat_str([pl.lit(f"{self.hub_id}-"), pl.col("_seq").cast(pl.Utf8)])
         kept = [pl.col(name).alias(f"__{name}") for name in keep if name in frame.columns]
@@ -138,6 +156,14 @@ class Projector:
         return value
 
 
+def _pseudonyms(keys: pl.Series) -> pl.Series:
+    """A stable 96-bit pseudonym of each business key (blake2b; not reversible without the key itself)."""
+    return pl.Series(
+        [hashlib.blake2b(k.encode(), digest_size=12).hexdigest() if k is not None else None for k in keys],
+        dtype=pl.Utf8,
+    )
+
+
 def _mapped(value: pl.Expr, field: FieldSpec, element: Any, standard: Standard) -> pl.Expr:
     if isinstance(field.map, dict):
         mapping: dict[str, str] = field.map
@@ -184,6 +210,7 @@ def numbered_events(frames: list[pl.DataFrame]) -> list[tuple[int, str]]:
                 pl.col("_seq").alias("seq"),
                 pl.col("_type").alias("type"),
                 "dataset",
+                pl.col("_record_type").alias("record_type"),
                 pl.col("_change").alias("change"),
                 pl.col("_record_id").alias("record_id"),
                 pl.col("_version").alias("version"),

@@ -319,7 +319,10 @@ def _require(columns: _Columns, names: Sequence[str], dataset: str) -> None:
 
 def _withdrawal(columns: _Columns) -> tuple[pl.Expr, pl.Expr, pl.Expr]:
     """(not published, revoked, withdrawn) flags, never null."""
-    not_published = columns.flag("publish").fill_null(True).not_()
+    # 敏感数据标识: the record must be processed before it may be published, which only its agency can
+    # do (a redacted resubmission with sensitive = false): the hub keeps it unpublished (fails closed).
+    sensitive = columns.flag("sensitive").fill_null(False)
+    not_published = columns.flag("publish").fill_null(True).not_() | sensitive
     revoked = columns.text("status").is_in(list(REVOKED_STATUSES)).fill_null(False)
     withdrawn = columns.text("publicity_status").is_in(list(WITHDRAWN_PUBLICITY)).fill_null(False)
     return not_published, revoked, withdrawn

@@ -9,9 +9,10 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, text
+from sqlalchemy import Connection, and_, insert, select, text
 
 from enforcehub.store.schema import audit_log
 
@@ -53,17 +54,84 @@ def append_audit(
     return digest
 
 
-def verify_chain(conn: Connection) -> tuple[bool, int, int | None]:
-    """(intact, entries checked, id of the first broken entry or None)."""
+@dataclass(frozen=True)
+class ChainCheck:
+    """The result of walking the chain: intact, or the first entry that breaks it and why."""
+
+    intact: bool
+    checked: int  # entries found good before the first broken one (all of them when intact)
+    broken_id: int | None = None
+    reason: str | None = None  # "prev-hash" (does not point at the entry before) or "hash" (content changed)
+
+
+def check_chain(conn: Connection) -> ChainCheck:
+    """Walk the whole log in id order (streamed) and recompute every hash."""
     prev_hash = GENESIS
     count = 0
-    for row in conn.execute(select(audit_log).order_by(audit_log.c.id)).mappings():
+    query = select(audit_log).order_by(audit_log.c.id).execution_options(yield_per=2000)
+    for row in conn.execute(query).mappings():
         at = row["at"] if row["at"].tzinfo else row["at"].replace(tzinfo=dt.UTC)
         expected = _entry_hash(
             prev_hash, _stamp(at), row["principal"], row["action"], row["target"], row["detail"]
         )
-        if row["prev_hash"] != prev_hash or row["hash"] != expected:
-            return False, count, int(row["id"])
+        if row["prev_hash"] != prev_hash:
+            return ChainCheck(False, count, int(row["id"]), "prev-hash")
+        if row["hash"] != expected:
+            return ChainCheck(False, count, int(row["id"]), "hash")
         prev_hash = row["hash"]
         count += 1
-    return True, count, None
+    return ChainCheck(True, count)
+
+
+def verify_chain(conn: Connection) -> tuple[bool, int, int | None]:
+    """(intact, entries checked, id of the first broken entry or None)."""
+    result = check_chain(conn)
+    return result.intact, result.checked, result.broken_id
+
+
+def entry_view(row: Any) -> dict[str, Any]:
+    """An entry as the API shows it: `detail` parsed, `at` in ISO 8601 (UTC)."""
+    at = row["at"] if row["at"].tzinfo else row["at"].replace(tzinfo=dt.UTC)
+    return {
+        "id": int(row["id"]),
+        "at": at.astimezone(dt.UTC).isoformat(),
+        "principal": row["principal"],
+        "action": row["action"],
+        "target": row["target"],
+        "detail": _parsed(row["detail"]),
+        "prev_hash": row["prev_hash"],
+        "hash": row["hash"],
+    }
+
+
+def _parsed(detail: str | None) -> Any:
+    """The stored detail JSON, parsed (as stored, when it is not JSON: a tampered entry still shows)."""
+    if not detail:
+        return None
+    try:
+        return json.loads(detail)
+    except ValueError:
+        return detail
+
+
+def list_audit(
+    conn: Connection,
+    *,
+    after_id: int = 0,
+    limit: int = 100,
+    action: str | None = None,
+    principal: str | None = None,
+) -> list[dict[str, Any]]:
+    """One page of entries in chain order (id ascending); the cursor is the last id returned."""
+    conditions = [audit_log.c.id > after_id]
+    if action:
+        conditions.append(audit_log.c.action == action)
+    if principal:
+        conditions.append(audit_log.c.principal == principal)
+    query = select(audit_log).where(and_(*conditions)).order_by(audit_log.c.id).limit(limit)
+    return [entry_view(r) for r in conn.execute(query).mappings()]
+
+
+def get_entry(conn: Connection, *, entry_id: int) -> dict[str, Any] | None:
+    row = conn.execute(select(audit_log).where(audit_log.c.id == entry_id)).mappings().first()
+    return entry_view(row) if row else None

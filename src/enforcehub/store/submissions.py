@@ -3,11 +3,23 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Literal
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    and_,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    true,
+    update,
+)
 
-from enforcehub.store.schema import findings, submissions
+from enforcehub.store.schema import api_keys, findings, records, submissions
 
 COUNTS = (
     "received",
@@ -93,3 +105,94 @@ def list_findings(
         .limit(limit)
     )
     return int(total), [dict(r) for r in conn.execute(query).mappings()]
+
+
+@dataclass(frozen=True)
+class Visibility:
+    """Which submissions a caller may see (docs/api.md, "Who sees which submission").
+
+    - `region`: every submission whose region starts with `region_prefix` (None: every submission).
+      A submission's region is its key's region, else — for an agency key — its agency's region in
+      the agency registry, else this hub's region.
+    - `agency`: those made with the caller's own key or any agency key of the same `agency_uscc`.
+    - `peers`: those made with the caller's own key or any key of the same `role` and exactly the
+      same `region` (None: keys without a region) — a platform's current and earlier keys.
+    """
+
+    rule: Literal["region", "agency", "peers"]
+    key_id: int | None = None
+    region_prefix: str | None = None
+    agency_uscc: str | None = None
+    role: str | None = None
+    region: str | None = None
+
+
+def _visible(visibility: Visibility, hub_region: str) -> tuple[Any, ColumnElement[bool]]:
+    """(the FROM clause, the condition) that limit `submissions` to what `visibility` allows."""
+    key = api_keys.alias("submitting_key")
+    joined = submissions.outerjoin(key, submissions.c.principal_id == key.c.id)
+    own = submissions.c.principal_id == visibility.key_id
+    if visibility.rule == "agency":
+        if not visibility.agency_uscc:
+            return joined, own
+        return joined, or_(own, and_(key.c.role == "agency", key.c.agency_uscc == visibility.agency_uscc))
+    if visibility.rule == "peers":
+        region = visibility.region
+        same_region = key.c.region.is_(None) if region is None else key.c.region == region
+        return joined, or_(own, and_(key.c.role == visibility.role, same_region))
+    if visibility.region_prefix is None:
+        return joined, true()
+    registry = records.alias("agency_registry")
+    joined = joined.outerjoin(
+        registry, and_(registry.c.dataset == "agency", registry.c.business_key == key.c.agency_uscc)
+    )
+    submission_region = func.coalesce(key.c.region, registry.c.region, literal(hub_region))
+    return joined, submission_region.startswith(visibility.region_prefix, autoescape=True)
+
+
+def list_submissions(
+    conn: Connection,
+    *,
+    visibility: Visibility,
+    hub_region: str,
+    submission_id: str | None = None,
+    dataset: str | None = None,
+    status: str | None = None,
+    since: dt.datetime | None = None,
+    until: dt.datetime | None = None,
+    before: tuple[dt.datetime, str] | None = None,
+    limit: int = 100,
+) -> list[dict[str, Any]]:
+    """Submissions the caller may see, newest first (received_at, then id, both descending).
+
+    `before` is the keyset cursor: the (received_at, id) of the last submission of the previous page.
+    `since` is inclusive, `until` exclusive.
+    """
+    joined, condition = _visible(visibility, hub_region)
+    conditions = [condition]
+    if submission_id is not None:
+        conditions.append(submissions.c.id == submission_id)
+    if dataset:
+        conditions.append(submissions.c.dataset == dataset)
+    if status:
+        conditions.append(submissions.c.status == status)
+    if since is not None:
+        conditions.append(submissions.c.received_at >= since)
+    if until is not None:
+        conditions.append(submissions.c.received_at < until)
+    if before is not None:
+        at, last_id = before
+        conditions.append(
+            or_(
+                submissions.c.received_at < at,
+                and_(submissions.c.received_at == at, submissions.c.id < last_id),
+            )
+        )
+    query = (
+        select(submissions)
+        .select_from(joined)
+        .where(and_(*conditions))
+        .order_by(submissions.c.received_at.desc(), submissions.c.id.desc())
+        .limit(limit)
+    )
+    return [dict(r) for r in conn.execute(query).mappings()]

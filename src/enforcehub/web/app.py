@@ -22,6 +22,7 @@ from enforcehub.store import keys as key_store
 from enforcehub.store.db import make_engine, migrate, read_transaction, write_transaction
 from enforcehub.store.schema import change_counter, records, submissions
 from enforcehub.store.submissions import fail_unfinished_submissions
+from enforcehub.web import audit as audit_routes
 from enforcehub.web import feeds as feed_routes
 from enforcehub.web import records as record_routes
 from enforcehub.web import submissions as submission_routes
@@ -162,6 +163,7 @@ def create_app(settings: Settings) -> FastAPI:
 
     app.include_router(submission_routes.router)
     app.include_router(record_routes.router)
+    app.include_router(audit_routes.router)
     app.include_router(feed_routes.router)
     return app
 

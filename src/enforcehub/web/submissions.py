@@ -1,7 +1,11 @@
-"""POST /api/v1/submissions (JSON or a file), receipts, and the agency's rows with their problems."""
+"""POST /api/v1/submissions (JSON or a file), receipts, the caller's submissions, and the agency's rows
+with their problems."""
 
 from __future__ import annotations
 
+import base64
+import binascii
+import datetime as dt
 import json
 from collections.abc import Iterator
 from pathlib import PurePath
@@ -15,22 +19,26 @@ from enforcehub.errors import EnforcehubError
 from enforcehub.intake.archive import ArchiveError, archive_bytes, archive_chunks, blob_path
 from enforcehub.pipeline import (
     Channel,
+    HubContext,
     Policy,
     Principal,
     SubmissionRefused,
     SubmissionRequest,
     annotate,
     process,
+    receipt_body,
     register,
-    submission_receipt,
 )
+from enforcehub.pipeline.receipt import sign_receipt
 from enforcehub.store import submissions as submission_store
 from enforcehub.store.db import read_transaction
 from enforcehub.validate.headers import map_headers
-from enforcehub.web.deps import ApiError, Caller, Hub, require
+from enforcehub.web.deps import ApiError, Caller, Hub, region_prefix, require
 
 router = APIRouter(prefix="/api/v1", tags=["submissions"])
 SUBMITTERS = ("admin", "agency", "platform", "hub")
+READERS = ("admin", "supervisor", "agency", "platform", "hub")  # who may read submissions (scoped)
+STATUSES = ("received", "processing", "done", "failed")
 SYNC_MAX_BYTES = (
     8 << 20
 )  # bodies up to this size are processed before answering; larger ones in the background
@@ -176,15 +184,136 @@ def _check_json(body: bytes) -> None:
         raise ApiError(422, "no-records", "请求体中没有记录", "the body contains no records")
 
 
-@router.get("/submissions/{submission_id}", summary="A submission's receipt")
-def get_submission(submission_id: str, context: Hub, caller: Caller) -> dict[str, Any]:
+def visibility(caller: Principal, context: HubContext) -> submission_store.Visibility:
+    """Which submissions `caller` may see (docs/api.md, "Who sees which submission")."""
+    if caller.role in ("admin", "supervisor"):
+        return submission_store.Visibility(
+            "region", key_id=caller.key_id, region_prefix=region_prefix(caller, context)
+        )
+    if caller.role == "agency":
+        return submission_store.Visibility("agency", key_id=caller.key_id, agency_uscc=caller.agency_uscc)
+    return submission_store.Visibility("peers", key_id=caller.key_id, role=caller.role, region=caller.region)
+
+
+def _utc(value: dt.datetime) -> dt.datetime:
+    """Times without an offset are UTC (as everywhere in the API)."""
+    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+def _cursor(row: dict[str, Any]) -> str:
+    """The opaque keyset cursor after `row`: its received time and id."""
+    text = f"{_utc(row['received_at']).isoformat()}|{row['id']}"
+    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+
+def _after(cursor: str) -> tuple[dt.datetime, str]:
+    try:
+        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        at, submission_id = text.split("|", 1)
+        return _utc(dt.datetime.fromisoformat(at)), submission_id
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        raise ApiError(
+            422,
+            "invalid-cursor",
+            "after 参数不是上一页返回的 next 游标",
+            "`after` is not a `next` cursor returned by the previous page",
+        ) from None
+
+
+def _receipt_of(context: HubContext, row: dict[str, Any]) -> dict[str, Any]:
+    return sign_receipt(receipt_body(row), context.signing_secret)
+
+
+@router.get("/submissions", summary="The submissions the caller may see, newest first, keyset-paginated")
+def list_submission_receipts(
+    context: Hub,
+    caller: Caller,
+    dataset: Annotated[str | None, Query(description="Only this dataset")] = None,
+    status: Annotated[str | None, Query(pattern=f"^({'|'.join(STATUSES)})$")] = None,
+    since: Annotated[dt.datetime | None, Query(description="Received at or after (UTC if no offset)")] = None,
+    until: Annotated[dt.datetime | None, Query(description="Received before (UTC if no offset)")] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    after: Annotated[str | None, Query(max_length=200, description="The `next` of the previous page")] = None,
+) -> dict[str, Any]:
+    """Receipts (signed, without findings) of the submissions the caller may see: an agency key those
+    made with its agency's keys, a platform or hub key those of its own keys, admin and supervisor
+    every submission of their region."""
+    require(caller, *READERS)
+    if dataset is not None and dataset not in context.standard.datasets:
+        raise ApiError(404, "unknown-dataset", f"未知数据集「{dataset}」", f"unknown dataset {dataset!r}")
     with read_transaction(context.engine) as conn:
-        receipt = submission_receipt(context, conn, submission_id)
-    if receipt is None or not _may_see(caller, receipt):
+        rows = submission_store.list_submissions(
+            conn,
+            visibility=visibility(caller, context),
+            hub_region=context.region,
+            dataset=dataset,
+            status=status,
+            since=_utc(since) if since else None,
+            until=_utc(until) if until else None,
+            before=_after(after) if after else None,
+            limit=limit,
+        )
+    return {
+        "submissions": [_receipt_of(context, row) for row in rows],
+        "next": _cursor(rows[-1]) if len(rows) == limit else None,
+    }
+
+
+def _visible_receipt(submission_id: str, context: HubContext, caller: Principal) -> dict[str, Any]:
+    """The signed receipt, or 404 when it does not exist or the caller may not see it (403 for roles
+    that never read submissions)."""
+    require(caller, *READERS)
+    with read_transaction(context.engine) as conn:
+        rows = submission_store.list_submissions(
+            conn,
+            visibility=visibility(caller, context),
+            hub_region=context.region,
+            submission_id=submission_id,
+            limit=1,
+        )
+    if not rows:
         raise ApiError(
             404, "unknown-submission", f"找不到报送记录 {submission_id}", f"no submission {submission_id}"
         )
-    return receipt
+    return _receipt_of(context, rows[0])
+
+
+def _findings_of(receipt: dict[str, Any]) -> str:
+    """Whose findings a receipt shows: a duplicate's are those of the submission it repeats."""
+    return str(receipt["duplicate_of"] or receipt["id"])
+
+
+@router.get("/submissions/{submission_id}", summary="A submission's receipt, with one page of its findings")
+def get_submission(
+    submission_id: str,
+    context: Hub,
+    caller: Caller,
+    errors_page: Annotated[int, Query(ge=1, le=1_000_000, description="Page of findings, from 1")] = 1,
+    errors_page_size: Annotated[
+        int, Query(ge=0, le=1000, description="Findings per page (0: only the total)")
+    ] = 100,
+) -> dict[str, Any]:
+    """The signed receipt plus `errors`: one page of findings ({items, page, page_size, total, next}).
+    The signature covers the receipt, not the page (see docs/api.md)."""
+    receipt = _visible_receipt(submission_id, context, caller)
+    with read_transaction(context.engine) as conn:
+        total, items = submission_store.list_findings(
+            conn,
+            submission_id=_findings_of(receipt),
+            offset=(errors_page - 1) * errors_page_size,
+            limit=errors_page_size,
+        )
+    more = errors_page_size > 0 and errors_page * errors_page_size < total
+    return {
+        **receipt,
+        "errors": {
+            "items": items,
+            "page": errors_page,
+            "page_size": errors_page_size,
+            "total": total,
+            "next": errors_page + 1 if more else None,
+        },
+    }
 
 
 @router.get("/submissions/{submission_id}/errors", summary="A submission's findings, paged")
@@ -195,10 +324,10 @@ def get_findings(
     offset: Annotated[int, Query(ge=0)] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> dict[str, Any]:
-    get_submission(submission_id, context, caller)
+    receipt = _visible_receipt(submission_id, context, caller)
     with read_transaction(context.engine) as conn:
         total, page = submission_store.list_findings(
-            conn, submission_id=submission_id, offset=offset, limit=limit
+            conn, submission_id=_findings_of(receipt), offset=offset, limit=limit
         )
     return {"total": total, "offset": offset, "limit": limit, "errors": page}
 
@@ -232,9 +361,11 @@ XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def _annotated(submission_id: str, request: Request, context: Any, caller: Principal) -> Any:
-    receipt = get_submission(submission_id, context, caller)
+    receipt = _visible_receipt(submission_id, context, caller)
     with read_transaction(context.engine) as conn:
-        _total, findings = submission_store.list_findings(conn, submission_id=submission_id, limit=1_000_000)
+        _total, findings = submission_store.list_findings(
+            conn, submission_id=_findings_of(receipt), limit=1_000_000
+        )
     path = blob_path(request.app.state.settings.archive_dir, receipt["sha256"])
     if not path.exists():
         raise ApiError(410, "archive-missing", "原始文件已不在归档中", "the archived file is gone")
@@ -243,7 +374,3 @@ def _annotated(submission_id: str, request: Request, context: Any, caller: Princ
     dataset = context.standard.datasets[receipt["dataset"]]
     fields = map_headers(dataset, headers[1:-1], require_columns=False).columns
     return headers, rows, notes, fields
-
-
-def _may_see(caller: Principal, receipt: dict[str, Any]) -> bool:
-    return caller.role in ("admin", "supervisor") or receipt.get("principal") == caller.name
