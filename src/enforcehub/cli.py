@@ -17,7 +17,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from enforcehub import cli_hub, cli_share
+from enforcehub import cli_hub, cli_share, cli_share_worker
 from enforcehub.errors import EnforcehubError
 
 app = typer.Typer(
@@ -35,6 +35,8 @@ app.add_typer(cli_hub.submissions_app, name="submissions")
 app.add_typer(cli_share.consumers_app, name="consumers")
 app.add_typer(cli_share.feed_app, name="feed")
 app.command("export")(cli_share.export)
+app.command("worker")(cli_share_worker.worker)
+app.add_typer(cli_share_worker.deliveries_app, name="deliveries")
 app.command("serve")(cli_hub.serve)
 app.command("migrate")(cli_hub.migrate_command)
 app.command("submit")(cli_hub.submit)

@@ -126,6 +126,9 @@ def _insert(
                 "webhook 方式须提供 http(s) 地址（--url）",
                 message_en="webhook mode needs an http(s) URL (--url)",
             )
+        from enforcehub.share.egress import check_target
+
+        check_target(spec.webhook_url, unresolved_ok=True)  # no private/loopback/link-local targets
         secret = new_webhook_secret()
     if not 1 <= spec.batch_size <= 1000:
         raise ConsumerError("批量大小须在 1–1000 之间", message_en="batch size must be 1–1000")

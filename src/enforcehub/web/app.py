@@ -17,6 +17,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from enforcehub import __version__
 from enforcehub.pipeline import HubContext
 from enforcehub.settings import Settings
+from enforcehub.share.webhooks import start_in_app
 from enforcehub.standard.loader import standard
 from enforcehub.store import keys as key_store
 from enforcehub.store.db import make_engine, migrate, read_transaction, write_transaction
@@ -27,6 +28,7 @@ from enforcehub.web import feeds as feed_routes
 from enforcehub.web import portal as portal_routes
 from enforcehub.web import records as record_routes
 from enforcehub.web import submissions as submission_routes
+from enforcehub.web import webhooks as webhook_routes
 from enforcehub.web.deps import ApiError, Caller, Hub, error_response, require
 
 
@@ -44,7 +46,10 @@ def create_app(settings: Settings) -> FastAPI:
             engine, standard(), settings.hub_id, settings.region, settings.signing_secret
         )
         app.state.ready = True
+        worker = start_in_app(app.state.hub, settings)  # webhook deliveries (settings.worker)
         yield
+        if worker is not None:
+            worker.stop()
         engine.dispose()
 
     app = FastAPI(
@@ -123,6 +128,8 @@ def create_app(settings: Settings) -> FastAPI:
         for status, count in by_status:
             subs.labels(status).set(count)
         Gauge("enforcehub_change_seq", "Last change sequence number", registry=local).set(last_seq)
+        with read_transaction(context.engine) as conn:
+            webhook_routes.consumer_metrics(conn, context.standard, local)
         body = generate_latest(registry) + generate_latest(local)
         return PlainTextResponse(body.decode(), media_type="text/plain; version=0.0.4")
 
@@ -167,6 +174,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(audit_routes.router)
     app.include_router(feed_routes.router)
     app.include_router(portal_routes.router)
+    app.include_router(webhook_routes.router)
     return app
 
 
