@@ -17,7 +17,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from enforcehub import cli_hub, cli_share, cli_share_worker
+from enforcehub import cli_hub, cli_share, cli_share_worker, cli_supervise
 from enforcehub.errors import EnforcehubError
 
 app = typer.Typer(
@@ -37,6 +37,7 @@ app.add_typer(cli_share.feed_app, name="feed")
 app.command("export")(cli_share.export)
 app.command("worker")(cli_share_worker.worker)
 app.add_typer(cli_share_worker.deliveries_app, name="deliveries")
+app.add_typer(cli_supervise.alerts_app, name="alerts")
 app.command("serve")(cli_hub.serve)
 app.command("migrate")(cli_hub.migrate_command)
 app.command("submit")(cli_hub.submit)
@@ -222,6 +223,10 @@ def synth(
         float, typer.Option("--error-rate", help="Share of rows with one injected error.")
     ] = 0.0,
     output_format: Annotated[str, typer.Option("--format", help="csv, xlsx or jsonl.")] = "csv",
+    plant_alerts: Annotated[
+        bool,
+        typer.Option("--plant-alerts", help="Add the planted supervision cases and alerts_truth.jsonl."),
+    ] = False,
     lang: Lang = "zh",
 ) -> None:
     """Write a synthetic Guangdong: every dataset, seeded and internally consistent."""
@@ -247,8 +252,19 @@ def synth(
                 code="bad-option",
                 message_en=f"unknown scale {scale!r} (small, medium, large or a row count)",
             )
+        if plant_alerts and error_rate > 0:
+            raise EnforcehubError(
+                "--plant-alerts 不能与 --error-rate 同用",
+                code="bad-option",
+                message_en="--plant-alerts cannot be combined with --error-rate",
+            )
         summary = generate(
-            out, seed=seed, scale=parsed_scale, error_rate=error_rate, formats=(output_format,)
+            out,
+            seed=seed,
+            scale=parsed_scale,
+            error_rate=error_rate,
+            formats=(output_format,),
+            plant_alerts=plant_alerts,
         )
     except EnforcehubError as exc:
         raise _fail(exc, lang) from None

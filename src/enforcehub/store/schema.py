@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     Date,
     DateTime,
@@ -267,4 +268,105 @@ publicity_entries = Table(
     Index(None, "decision_number"),
     Index(None, "counterparty_code"),
     Index(None, "city", "decision_date"),
+)
+
+# --- supervision (执法监督): facts and monthly rollups kept from the change log, and alerts ------------
+# Written only by supervise/ through store/supervision.py: the hub's internal consumer `supervision`
+# keeps the facts (one row per action record, its current version) and the rollups in the same write
+# transaction as its cursor; `alerts` is reconciled by supervise.alerts.evaluate_alerts.
+
+supervision_facts = Table(
+    "supervision_facts",
+    metadata,
+    Column("record_id", ID, primary_key=True, autoincrement=False),
+    Column("dataset", String(32), nullable=False),
+    Column("business_key", String(400), nullable=False),
+    Column("version_no", Integer, nullable=False),
+    Column("seq", BigInteger, nullable=False),  # the change that wrote the row
+    Column("agency_uscc", String(18)),
+    Column("agency_name", String(200)),
+    Column("region", String(6)),
+    Column("city", String(6)),  # region[:4] + "00"; provincial departments 440000
+    Column("act_date", Date),  # decision date, or the inspection's day
+    Column("act_month", String(7)),  # YYYY-MM of act_date
+    Column("decision_date", Date),
+    Column("filing_date", Date),
+    Column("first_received_at", DateTime(timezone=True), nullable=False),  # version 1 reached this hub
+    Column("report_lag_wd", Integer),  # working days from act_date to first receipt (Asia/Shanghai)
+    Column("reported_late", Boolean),  # report_lag_wd beyond the dataset's reporting deadline
+    Column("status", String(16)),
+    Column("effective", Boolean, nullable=False),  # not 撤销 / 确认违法 / 确认无效
+    Column("counterparty_category", String(16)),
+    Column("counterparty_code", String(64)),  # organisations' and 个体工商户' USCC; never a person's ID
+    Column("matter_code", String(64)),
+    Column("violation_type", Text),
+    Column("procedure_type", String(8)),
+    Column("penalty_kinds", String(64)),  # codes joined with ';'
+    Column("fine_cents", BigInteger),  # 罚款 in fen (1/100 元): exact sums
+    Column("statutory_max_cents", BigInteger),  # highest fine the cited articles allow, when they say
+    Column("officer_count", Integer),  # distinct 执法证号
+    Column("officer_certs", Text),  # the distinct 执法证号, sorted, joined with ';'
+    Column("major_decision", Boolean),
+    Column("hearing_date", Date),
+    Column("legal_review_date", Date),
+    Column("coercion_type", String(8)),
+    Column("measure", String(8)),
+    Column("measure_start_date", Date),
+    Column("measure_end_date", Date),
+    Column("extended", Boolean),
+    Column("release_date", Date),
+    Column("closing_date", Date),
+    Column("published_date", Date),
+    Column("publish", Boolean),
+    Column("minor_involved", Boolean),
+    Column("publicity_status", String(4)),
+    Index(None, "dataset", "city", "act_month"),
+    Index(None, "agency_uscc", "act_month"),
+    Index(None, "counterparty_code"),
+)
+
+# dataset × month × city × agency → counts and sums, kept with the facts by deltas ('' = unknown).
+supervision_rollups = Table(
+    "supervision_rollups",
+    metadata,
+    Column("dataset", String(32), primary_key=True),
+    Column("month", String(7), primary_key=True),
+    Column("city", String(6), primary_key=True),
+    Column("agency_uscc", String(18), primary_key=True),
+    Column("records", BigInteger, nullable=False),
+    Column("effective", BigInteger, nullable=False),
+    Column("reported_on_time", BigInteger, nullable=False),
+    Column("reported_late", BigInteger, nullable=False),
+    Column("fined", BigInteger, nullable=False),  # effective records with a fine
+    Column("fines_cents", BigInteger, nullable=False),  # their fines, in fen
+    Column("major_decisions", BigInteger, nullable=False),  # effective 重大执法决定
+)
+
+alerts = Table(
+    "alerts",
+    metadata,
+    Column("id", ID, primary_key=True, autoincrement=True),
+    Column("key", String(200), nullable=False, unique=True),  # stable: the same finding, the same key
+    Column("rule", String(64), nullable=False),
+    Column("dataset", String(32), nullable=False),
+    Column("severity", String(8), nullable=False),  # high medium low
+    Column("record_id", ID),  # the record of a one-record alert (NULL for group alerts)
+    Column("record_ids", Text, nullable=False),  # JSON list of record ids
+    Column("record_keys", Text, nullable=False),  # JSON list of their business keys
+    Column("record_count", Integer, nullable=False),
+    Column("agency_uscc", String(18)),
+    Column("city", String(6)),  # 440000 for alerts spanning cities
+    Column("act_date", Date),  # the earliest act date of its records
+    Column("detail", Text, nullable=False),  # JSON: what the rule saw
+    Column("fingerprint", String(32), nullable=False),  # hash of records + detail: changed or not
+    Column("status", String(8), nullable=False),  # open closed
+    Column("detected_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("closed_by", String(200)),  # a person, or `system` when no longer detected
+    Column("closed_at", DateTime(timezone=True)),
+    Column("note", Text),
+    Index(None, "rule", "status"),
+    Index(None, "city", "status"),
+    Index(None, "agency_uscc", "status"),
+    Index(None, "record_id"),
 )

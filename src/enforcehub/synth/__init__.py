@@ -3,12 +3,14 @@
     from enforcehub.synth import generate
     summary = generate("out/", seed=0, scale="small", error_rate=0.01, formats=("csv",))
 
-writes `out/<dataset>.csv` for all 13 datasets of the standard (and, with errors, `out/truth.jsonl`).
+writes `out/<dataset>.csv` for all 13 datasets of the standard (and, with errors, `out/truth.jsonl`;
+with `plant_alerts=True`, the planted supervision cases of synth/plant.py and `out/alerts_truth.jsonl`).
 Same seed and scale give byte-identical files. See docs in each module for what is generated.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import time
 import zlib
@@ -27,7 +29,15 @@ from enforcehub.synth.frame import SynthError, Vocabulary, assemble
 from enforcehub.synth.province import Province, build_province
 from enforcehub.synth.writer import FORMATS, first_row, headed, write
 
-__all__ = ["SCALES", "SynthError", "SynthSummary", "generate", "load_truth", "rows_for_scale"]
+__all__ = [
+    "SCALES",
+    "SynthError",
+    "SynthSummary",
+    "generate",
+    "load_alert_truth",
+    "load_truth",
+    "rows_for_scale",
+]
 
 SCALES = {"small": 2_000, "medium": 100_000, "large": 1_000_000}
 # Records of each action dataset per penalty record, and the floor ("a handful") for tiny scales.
@@ -43,6 +53,7 @@ RATIOS = {
 }
 MINIMUM_ROWS = 12
 TRUTH_FILE = "truth.jsonl"
+ALERTS_TRUTH_FILE = "alerts_truth.jsonl"
 
 
 @dataclass
@@ -57,6 +68,8 @@ class SynthSummary:
     paths: list[Path] = field(default_factory=list)  # every file written, all formats
     errors: dict[str, int] = field(default_factory=dict)  # findings in the truth per dataset
     truth: Path | None = None
+    alerts_truth: Path | None = None  # with plant_alerts: the expected supervision alerts
+    planted: int = 0  # planted action records
     seconds: float = 0.0
 
     def as_dict(self) -> dict[str, object]:
@@ -70,6 +83,8 @@ class SynthSummary:
             "paths": [str(p) for p in self.paths],
             "errors": self.errors,
             "truth": str(self.truth) if self.truth else None,
+            "alerts_truth": str(self.alerts_truth) if self.alerts_truth else None,
+            "planted": self.planted,
             "seconds": round(self.seconds, 2),
         }
 
@@ -138,6 +153,7 @@ def generate(
     headers: str = "name",
     datasets: Iterable[str] | None = None,
     standard: Standard | None = None,
+    plant_alerts: bool = False,
 ) -> SynthSummary:
     """Generate the synthetic province's datasets into `out_dir`.
 
@@ -145,7 +161,9 @@ def generate(
     the other datasets are proportionate. `error_rate`: the share of rows of each dataset that get
     exactly one injected error, listed in `truth.jsonl`. `formats`: any of csv, xlsx, jsonl.
     `encoding`: CSV encoding (utf-8 or gb18030). `headers`: element names ("name") or Chinese titles
-    ("title"). `datasets`: a subset to generate (default: all 13).
+    ("title"). `datasets`: a subset to generate (default: all 13). `plant_alerts`: append the planted
+    supervision cases (synth/plant.py) and write `alerts_truth.jsonl`, the alerts the supervision rules
+    must raise evaluated on the synthetic today (2026-06-30); needs all datasets and no injected errors.
     """
     started = time.perf_counter()
     std = standard or packaged_standard()
@@ -155,6 +173,8 @@ def generate(
             raise ValueError(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
     if not 0.0 <= error_rate <= 1.0:
         raise ValueError("error_rate must be between 0 and 1")
+    if plant_alerts and (error_rate > 0 or datasets is not None):
+        raise ValueError("plant_alerts needs every dataset and error_rate 0 (alerts judge stored records)")
     names = list(DATASET_NAMES) if datasets is None else [d for d in DATASET_NAMES if d in set(datasets)]
     unknown = set(datasets or ()) - set(DATASET_NAMES)
     if unknown:
@@ -169,6 +189,15 @@ def generate(
     vocab = Vocabulary(std)
     summary = SynthSummary(out_dir=out, seed=seed, penalty_rows=penalty_rows)
     truth: dict[str, list[dict[str, object]]] = {fmt: [] for fmt in formats}
+    held: dict[str, pl.DataFrame] = {}  # with plant_alerts every frame is kept until the cases are planted
+
+    def emit(name: str, frame: pl.DataFrame) -> None:
+        summary.rows[name] = frame.height
+        frame = headed(frame, std, name, headers)
+        for fmt in formats:
+            summary.paths.append(write(frame, out / f"{name}.{fmt}", fmt, encoding=encoding))
+        summary.files[name] = out / f"{name}.{formats[0]}"
+
     for name in names:
         columns = _columns(name, _stream(seed, name), province, rows, vocab)
         n = len(next(iter(columns.values())))
@@ -181,15 +210,38 @@ def generate(
                 truth[fmt] += [
                     {"dataset": name, "row": index + base, "field": f, "code": c} for index, f, c in found
                 ]
-        summary.rows[name] = frame.height
-        frame = headed(frame, std, name, headers)
-        for fmt in formats:
-            summary.paths.append(write(frame, out / f"{name}.{fmt}", fmt, encoding=encoding))
-        summary.files[name] = out / f"{name}.{formats[0]}"
+        if plant_alerts:
+            held[name] = frame
+        else:
+            emit(name, frame)
+    if plant_alerts:
+        summary.alerts_truth, summary.planted = _plant(out, std, held, _stream(seed, "plant"))
+        for name in names:
+            emit(name, held[name])
     if error_rate > 0:
         summary.truth = _write_truth(out, formats, truth)
     summary.seconds = time.perf_counter() - started
     return summary
+
+
+def _plant(
+    out: Path, std: Standard, frames: dict[str, pl.DataFrame], rng: np.random.Generator
+) -> tuple[Path, int]:
+    """Append the planted supervision cases to `frames` (in place) and write alerts_truth.jsonl."""
+    from enforcehub.synth.alert_oracle import alert_truth
+    from enforcehub.synth.common import TODAY
+    from enforcehub.synth.plant import plant_alert_cases
+
+    planted = plant_alert_cases(frames, rng)
+    frames.update(planted.frames)
+    expected = alert_truth(frames, std, planted=planted.keys, as_of=TODAY.astype(dt.date))
+    path = out / ALERTS_TRUTH_FILE
+    lines = [json.dumps(item, ensure_ascii=False) for item in expected]
+    path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+    (out / "alerts_planted.jsonl").write_text(
+        "".join(json.dumps(case, ensure_ascii=False) + "\n" for case in planted.cases), encoding="utf-8"
+    )
+    return path, len(planted.keys)
 
 
 def _write_truth(out: Path, formats: tuple[str, ...], truth: dict[str, list[dict[str, object]]]) -> Path:
@@ -225,3 +277,13 @@ def load_truth(path: str | Path, dataset: str | None = None) -> dict[str, list[l
     if dataset is not None:
         out.setdefault(dataset, [])
     return out
+
+
+def load_alert_truth(path: str | Path) -> list[dict[str, object]]:
+    """alerts_truth.jsonl (the file or its directory): one dict per expected alert, with `rule`,
+    `dataset`, `keys` (sorted business keys), `planted` and `as_of`."""
+    file = Path(path)
+    if file.is_dir():
+        file = file / ALERTS_TRUTH_FILE
+    lines = file.read_text(encoding="utf-8").splitlines()
+    return [json.loads(line) for line in lines if line.strip()]
