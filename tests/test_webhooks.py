@@ -227,11 +227,18 @@ def submit(client: httpx.Client, key: str, rows: list[dict[str, Any]]) -> None:
 
 def feed_seqs(client: httpx.Client, key: str, name: str) -> list[int]:
     """The consumer's whole feed read over the API (what the webhook must have delivered)."""
-    page = client.get(
-        f"/api/v1/feeds/{name}", params={"after": encode_cursor(0), "limit": 10_000}, headers=bearer(key)
-    )
-    assert page.status_code == 200, page.text
-    return [e["seq"] for e in page.json()["events"]]
+    seqs: list[int] = []
+    cursor = encode_cursor(0)
+    while True:
+        page = client.get(
+            f"/api/v1/feeds/{name}", params={"after": cursor, "limit": 10_000}, headers=bearer(key)
+        )
+        assert page.status_code == 200, page.text
+        body = page.json()
+        seqs += [e["seq"] for e in body["events"]]
+        cursor = body["next"]
+        if not body["more"]:
+            return seqs
 
 
 def consumer(client: httpx.Client, key: str, name: str) -> dict[str, Any]:

@@ -46,22 +46,32 @@ def worker(
     from enforcehub.pipeline import HubContext
     from enforcehub.share.webhooks import DeliveryWorker
     from enforcehub.standard.loader import standard
+    from enforcehub.upkeep import Upkeep
 
     settings = settings_for(data)
     engine = _engine(data)
     context = HubContext(engine, standard(), settings.hub_id, settings.region, settings.signing_secret)
     delivery = DeliveryWorker(context, settings, concurrency=concurrency)
+    upkeep = Upkeep(context, settings)
     err = Console(stderr=True)
     try:
         if once:
+            work = upkeep.catch_up()
             steps = delivery.run_once()
-            Console().print(f"{steps} delivery steps")
+            Console().print(f"{steps} delivery steps; {work} changes of upkeep")
             return
+
+        def stop(*_: Any) -> None:
+            delivery.request_stop()
+            upkeep.stop(timeout=0)
+
         for sig in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(sig, lambda *_: delivery.request_stop())
-        err.print(f"webhook worker running (concurrency {delivery.concurrency}); Ctrl-C stops it")
+            signal.signal(sig, stop)
+        err.print(f"worker running (webhook concurrency {delivery.concurrency}, upkeep); Ctrl-C stops it")
+        upkeep.start()
         delivery.run()
-        err.print("webhook worker stopped")
+        upkeep.stop()
+        err.print("worker stopped")
     finally:
         delivery.deliverer.close()
         context.engine.dispose()

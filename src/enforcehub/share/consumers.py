@@ -162,9 +162,11 @@ def get(conn: Connection, name: str) -> dict[str, Any]:
 def set_state(
     conn: Connection, name: str, state: str, *, now: dt.datetime, reason: str | None = None
 ) -> dict[str, Any]:
-    get(conn, name)
+    current = get(conn, name)
     values: dict[str, Any] = {"state": state, "state_reason": reason}
-    if state == "active":
+    if state == "active" and current["state"] != "active":
+        # only a real resume clears the backoff: an active consumer's next_attempt_at may be a
+        # delivery lease held by a worker right now
         values.update(failures=0, next_attempt_at=None)
     consumer_store.update_consumer(conn, name, now=now, **values)
     return get(conn, name)

@@ -40,6 +40,7 @@ META_TITLES = {
     "_seq": "变更序号",
     "_type": "事件类型",
     "dataset": "数据集",
+    "_record_type": "记录类型",
     "_change": "变更类型",
     "_record_id": "记录编号",
     "_version": "版本",
@@ -73,7 +74,14 @@ def event_frames(
     while position < until:
         with read_transaction(engine) as conn:
             page, frames = read_page(
-                conn, row, after=position, limit=PAGE, standard=standard, hub_id=hub_id, until=until
+                conn,
+                row,
+                after=position,
+                limit=PAGE,
+                standard=standard,
+                hub_id=hub_id,
+                until=until,
+                cached=False,  # exports need the projected columns, not the stored JSON
             )
         yield from (f.drop([c for c in f.columns if c.startswith("__")]) for f in frames)
         if page.position == position:
@@ -139,7 +147,7 @@ def _write_csv(frames: Iterator[pl.DataFrame], out: IO[bytes], titles: dict[str,
     collected = [_defused(f) for f in frames]
     out.write("\ufeff".encode())  # Excel opens UTF-8 CSV with a BOM as UTF-8
     if not collected:
-        out.write(",".join(titles[c] for c in EVENT_COLUMNS[:5]).encode() + b"\n")
+        out.write(",".join(titles.get(c, c) for c in EVENT_COLUMNS[:6]).encode() + b"\n")
         return 0
     merged = pl.concat(collected, how="diagonal_relaxed").sort("_seq")
     merged = merged.rename({c: titles.get(c, c) for c in merged.columns})

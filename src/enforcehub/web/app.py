@@ -23,6 +23,7 @@ from enforcehub.store import keys as key_store
 from enforcehub.store.db import make_engine, migrate, read_transaction, write_transaction
 from enforcehub.store.schema import change_counter, records, submissions
 from enforcehub.store.submissions import fail_unfinished_submissions
+from enforcehub.upkeep import Upkeep
 from enforcehub.web import audit as audit_routes
 from enforcehub.web import feeds as feed_routes
 from enforcehub.web import portal as portal_routes
@@ -47,7 +48,10 @@ def create_app(settings: Settings) -> FastAPI:
         )
         app.state.ready = True
         worker = start_in_app(app.state.hub, settings)  # webhook deliveries (settings.worker)
+        upkeep = Upkeep(app.state.hub, settings).start() if settings.worker else None
         yield
+        if upkeep is not None:
+            upkeep.stop()
         if worker is not None:
             worker.stop()
         engine.dispose()
