@@ -10,10 +10,12 @@ refused whole files where the demo means to show rows sent back with their probl
 
 from __future__ import annotations
 
+import json
 import shutil
 import socket
 import threading
 import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +45,10 @@ class _Hub:
         from enforcehub.settings import Settings
         from enforcehub.web.app import create_app
 
-        self.settings = Settings(data_dir=data_dir, port=port, hub_id="gd-demo")
+        # the demo's own webhook receiver listens on loopback: allowed explicitly, as an operator would
+        self.settings = Settings(
+            data_dir=data_dir, port=port, hub_id="gd-demo", webhook_allow_networks=["127.0.0.0/8"]
+        )
         config = uvicorn.Config(create_app(self.settings), host="127.0.0.1", port=port, log_level="warning")
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, name="enforcehub-demo-hub", daemon=True)
@@ -60,6 +65,96 @@ class _Hub:
     def stop(self) -> None:
         self.server.should_exit = True
         self.thread.join(timeout=15)
+
+
+class _Receiver:
+    """The demo's downstream system: a webhook endpoint on loopback that verifies every request with the
+    Standard Webhooks library and appends the events to a JSON Lines file."""
+
+    def __init__(self, out: Path) -> None:
+        self.out = out
+        self.secret: str | None = None
+        self.events = 0
+        self.rejected = 0
+        self.lock = threading.Lock()
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                from standardwebhooks import Webhook, WebhookVerificationError
+
+                body = self.rfile.read(int(self.headers.get("content-length", 0)))
+                try:
+                    assert receiver.secret is not None
+                    payload = Webhook(receiver.secret).verify(body, dict(self.headers.items()))
+                except (AssertionError, WebhookVerificationError):
+                    with receiver.lock:
+                        receiver.rejected += 1
+                    self.send_response(401)
+                    self.end_headers()
+                    return
+                with receiver.lock, receiver.out.open("a", encoding="utf-8") as handle:
+                    for event in payload["events"]:
+                        handle.write(json.dumps(event, ensure_ascii=False) + "\n")
+                    receiver.events += len(payload["events"])
+                self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, *_args: Any) -> None:
+                return
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/webhooks/enforcehub"
+        self.thread = threading.Thread(target=self.server.serve_forever, name="demo-receiver", daemon=True)
+
+    def start(self) -> None:
+        self.out.unlink(missing_ok=True)
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+# The built-in consumers the demo registers: one per delivery mode a downstream system would use.
+DEMO_CONSUMERS = (
+    ("credit", "feed"),
+    ("internet-plus-supervision", "webhook"),
+    ("double-random", "feed"),
+    ("supervision-platform", "export"),
+)
+
+
+def _register_consumers(client: Any, receiver: _Receiver) -> dict[str, str]:
+    """Register the demo consumers over the admin API; returns the feed consumers' keys."""
+    keys: dict[str, str] = {}
+    for profile, mode in DEMO_CONSUMERS:
+        body: dict[str, Any] = {"name": profile, "profile": profile, "mode": mode}
+        if mode == "webhook":
+            body.update(webhook_url=receiver.url, batch_size=500)
+        answer = client.post("/api/v1/admin/consumers", json=body)
+        answer.raise_for_status()
+        if mode == "webhook":
+            receiver.secret = answer.json()["webhook_secret"]
+        if mode == "feed":
+            made = client.post(
+                "/api/v1/admin/keys",
+                json={"role": "consumer", "consumer": profile, "name": f"演示-{profile}"},
+            )
+            made.raise_for_status()
+            keys[profile] = made.json()["key"]
+    return keys
+
+
+def _wait_for_sharing(client: Any, timeout: float = 120.0) -> list[dict[str, Any]]:
+    """Poll the consumers until every one has caught up (or the time is up); their views."""
+    deadline = time.monotonic() + timeout
+    while True:
+        consumers = client.get("/api/v1/admin/consumers").json()["consumers"]
+        behind = [c for c in consumers if c["mode"] == "webhook" and c["status"]["lag"] > 0]
+        if not behind or time.monotonic() > deadline:
+            return list(consumers)
+        time.sleep(0.5)
 
 
 def _admin_key(settings: Any) -> str:
@@ -98,9 +193,15 @@ def run_demo(
     shutil.rmtree(data_dir, ignore_errors=True)
     hub = _Hub(data_dir, _free_port(port))
     admin = _admin_key(hub.settings)
+    receiver = _Receiver(out / "webhook-received.jsonl")
+    receiver.start()
     hub.start()
     receipts: dict[str, dict[str, Any]] = {}
     try:
+        admin_client = httpx.Client(
+            base_url=hub.url, headers={"Authorization": f"Bearer {admin}"}, timeout=60
+        )
+        feed_keys = _register_consumers(admin_client, receiver)
         console.print(
             f"Hub running at {hub.url}; reporting every dataset through the API…"
             if en
@@ -112,7 +213,9 @@ def run_demo(
             if path.is_file():
                 receipts[name] = client.submit_file(path, name)
         _print_receipts(console, receipts, en)
-        _print_where_to_look(console, hub.url, admin, receipts, en)
+        consumers = _wait_for_sharing(admin_client)
+        _print_sharing(console, consumers, receiver, en)
+        _print_where_to_look(console, hub.url, admin, receipts, en, feed_keys)
         if serve:
             console.print("Press Ctrl-C to stop the hub." if en else "按 Ctrl-C 停止平台。")
             while hub.thread.is_alive():
@@ -123,7 +226,32 @@ def run_demo(
         console.print(f"demo hub unreachable: {exc}")
     finally:
         hub.stop()
+        receiver.stop()
     return receipts
+
+
+def _print_sharing(console: Console, consumers: list[dict[str, Any]], receiver: _Receiver, en: bool) -> None:
+    heads = (
+        ("consumer", "profile", "delivery", "position", "behind")
+        if en
+        else ("共享对象", "数据画像", "交付方式", "已交付至", "未交付变更")
+    )
+    table = Table(*heads, title="Report once, use many" if en else "一次报送，多头应用")
+    for c in consumers:
+        table.add_row(
+            c["name"], c["profile"], c["mode"], str(c["status"]["position"]), f"{c['status']['lag']:,}"
+        )
+    console.print(table)
+    console.print(
+        f"The demo's webhook receiver verified and kept {receiver.events:,} events ({receiver.out})."
+        if en
+        else f"演示用 webhook 接收端已验签并收到 {receiver.events:,} 个事件（{receiver.out}）。"
+    )
+    console.print(
+        "Feed consumers pull at their pace; the export consumer receives each finished day as a file."
+        if en
+        else "拉取方式的共享对象按自己的节奏读取；文件方式的共享对象每日收到前一日的数据文件。"
+    )
 
 
 def _print_receipts(console: Console, receipts: dict[str, dict[str, Any]], en: bool) -> None:
@@ -152,10 +280,19 @@ def _print_receipts(console: Console, receipts: dict[str, dict[str, Any]], en: b
 
 
 def _print_where_to_look(
-    console: Console, url: str, admin: str, receipts: dict[str, dict[str, Any]], en: bool
+    console: Console,
+    url: str,
+    admin: str,
+    receipts: dict[str, dict[str, Any]],
+    en: bool,
+    feed_keys: dict[str, str],
 ) -> None:
     import httpx
 
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    today = dt.datetime.now(ZoneInfo("Asia/Shanghai")).date()
     penalty = receipts.get("penalty", {})
     entity = None
     with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {admin}"}, timeout=30) as client:
@@ -175,6 +312,14 @@ def _print_where_to_look(
             f"{url}/api/v1/submissions/{penalty.get('id', '')}/errors.xlsx",
         ),
         ("an entity profile (一户一档)", "一户一档", f"{url}/api/v1/entities/{entity or ''}"),
+        ("the publicity portal (行政执法公示)", "行政执法公示", f"{url}/gongshi"),
+        ("the credit feed (双公示)", "双公示数据推送（拉取）", f"{url}/api/v1/feeds/credit"),
+        ("the credit feed's key", "双公示推送密钥", feed_keys.get("credit", "")),
+        (
+            "today's supervision-platform export (XLSX)",
+            "今日监督平台数据导出（XLSX）",
+            f"{url}/api/v1/feeds/supervision-platform/export?date_from={today}&date_to={today}&format=xlsx",
+        ),
     ]
     for label_en, label_zh, value in lines:
         console.print(f"  {label_en if en else label_zh}: {value}", markup=False, soft_wrap=True)
