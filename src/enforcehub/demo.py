@@ -287,10 +287,10 @@ def _print_where_to_look(
     en: bool,
     feed_keys: dict[str, str],
 ) -> None:
-    import httpx
-
     import datetime as dt
     from zoneinfo import ZoneInfo
+
+    import httpx
 
     today = dt.datetime.now(ZoneInfo("Asia/Shanghai")).date()
     penalty = receipts.get("penalty", {})
