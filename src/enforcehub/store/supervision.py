@@ -7,6 +7,7 @@ log, together with the `supervision` consumer's cursor); alerts only by supervis
 from __future__ import annotations
 
 import datetime as dt
+import io
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -25,21 +26,19 @@ from sqlalchemy import (
     func,
     insert,
     literal,
+    literal_column,
     select,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 
-from enforcehub.store.records import bulk_insert
 from enforcehub.store.schema import (
     alerts,
+    changes,
     records,
     supervision_facts,
     supervision_rollups,
     versions,
 )
-
-_IN_CHUNK = 900  # ids per IN (…) on SQLite, under its parameter limit
 
 ROLLUP_KEY = ("dataset", "month", "city", "agency_uscc")
 ROLLUP_MEASURES = (
@@ -71,17 +70,20 @@ FACT_SCHEMA: dict[str, pl.DataType] = {c.name: _dtype(c) for c in supervision_fa
 
 
 def _ids_condition(column: Any, ids: Sequence[int], postgres: bool) -> ColumnElement[bool]:
-    if postgres:  # one array parameter, not thousands
+    """`column` is one of `ids`, as ONE parameter: an array on PostgreSQL, a JSON list unpacked by
+    json_each on SQLite (SQLAlchemy compiles thousands of IN parameters slower than the query runs)."""
+    if postgres:
         wanted: ColumnElement[bool] = column == any_(literal(list(ids), ARRAY(BigInteger)))
         return wanted
-    found: ColumnElement[bool] = column.in_(list(ids))
+    listed: Select[Any] = select(literal_column("value")).select_from(
+        func.json_each(literal(json.dumps(list(ids))))
+    )
+    found: ColumnElement[bool] = column.in_(listed)
     return found
 
 
 def _chunks(conn: Connection, ids: Sequence[int]) -> list[Sequence[int]]:
-    if conn.dialect.name == "postgresql":
-        return [ids] if ids else []
-    return [ids[i : i + _IN_CHUNK] for i in range(0, len(ids), _IN_CHUNK)]
+    return [ids] if ids else []
 
 
 def _frame(rows: list[Any], schema: dict[str, pl.DataType]) -> pl.DataFrame:
@@ -113,6 +115,43 @@ def _frame(rows: list[Any], schema: dict[str, pl.DataType]) -> pl.DataFrame:
 # --- facts ------------------------------------------------------------------------------------------
 
 
+def _copy_frame(conn: Connection, query: Select[Any], schema: dict[str, pl.DataType]) -> pl.DataFrame:
+    """PostgreSQL: COPY (query) TO STDOUT as CSV, read by polars (no Python object per value)."""
+    sql = str(query.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True}))
+    buffer = io.BytesIO()
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    cursor.execute("SET LOCAL TIME ZONE 'UTC'")  # timestamps as UTC text (this transaction only)
+    with cursor.copy(f"COPY ({sql}) TO STDOUT WITH (FORMAT csv, HEADER true)") as copy:
+        for block in copy:
+            buffer.write(block)
+    buffer.seek(0)
+    text_schema = {name: pl.Utf8 for name in schema}
+    raw = (
+        pl.read_csv(buffer, schema=text_schema)
+        if buffer.getbuffer().nbytes
+        else pl.DataFrame(schema=text_schema)
+    )
+    columns: list[pl.Expr] = []
+    for name, dtype in schema.items():
+        column = pl.col(name)
+        if dtype == pl.Date():
+            columns.append(column.str.to_date("%Y-%m-%d"))
+        elif isinstance(dtype, pl.Datetime):
+            text = column.str.replace(r"[+-]\d\d(:?\d\d)?$", "")
+            columns.append(
+                text.str.to_datetime(
+                    "%Y-%m-%d %H:%M:%S%.f", time_unit="us", strict=False
+                ).dt.replace_time_zone("UTC")
+            )
+        elif dtype == pl.Boolean():
+            columns.append(
+                column.replace_strict({"t": True, "f": False}, default=None, return_dtype=pl.Boolean)
+            )
+        else:
+            columns.append(column.cast(dtype))
+    return raw.select(columns)
+
+
 def read_facts(
     conn: Connection,
     *,
@@ -120,13 +159,16 @@ def read_facts(
     datasets: Sequence[str] | None = None,
     record_ids: Sequence[int] | None = None,
 ) -> pl.DataFrame:
-    """Facts (all columns, or `columns`) of some datasets or records, as a typed frame."""
+    """Facts (all columns, or `columns`) of some datasets or records, as a typed frame. Whole datasets
+    are read on PostgreSQL with COPY … TO STDOUT (ten million rows without a Python object each)."""
     names = list(columns or FACT_SCHEMA)
     schema = {n: FACT_SCHEMA[n] for n in names}
     base: Select[Any] = select(*(supervision_facts.c[n] for n in names))
     if datasets is not None:
         base = base.where(supervision_facts.c.dataset.in_(list(datasets)))
     if record_ids is None:
+        if conn.dialect.name == "postgresql":
+            return _copy_frame(conn, base, schema)
         return _frame(list(conn.execute(base).cursor.fetchall()), schema)
     rows: list[Any] = []
     postgres = conn.dialect.name == "postgresql"
@@ -136,14 +178,90 @@ def read_facts(
     return _frame(rows, schema)
 
 
-def replace_facts(conn: Connection, *, record_ids: Sequence[int], rows: list[dict[str, Any]]) -> None:
-    """Delete the facts of `record_ids` and insert `rows` (one per record, all with the same keys)."""
+def replace_facts(conn: Connection, *, record_ids: Sequence[int], facts: pl.DataFrame) -> None:
+    """Delete the facts of `record_ids` and insert the rows of `facts` (FACT_SCHEMA)."""
     postgres = conn.dialect.name == "postgresql"
     for chunk in _chunks(conn, record_ids):
         conn.execute(
             delete(supervision_facts).where(_ids_condition(supervision_facts.c.record_id, chunk, postgres))
         )
-    bulk_insert(conn, supervision_facts, rows)
+    if facts.height:
+        insert_facts(conn, facts)
+
+
+def insert_facts(conn: Connection, facts: pl.DataFrame) -> None:
+    """Insert fact rows: COPY from polars' CSV on PostgreSQL; on SQLite the driver's executemany with
+    values already in SQLite's storage form (dates as text, booleans as 0/1), prepared by polars."""
+    names = list(FACT_SCHEMA)
+    frame = facts.select(names)
+    if conn.dialect.name == "postgresql":
+        buffer = io.BytesIO()
+        frame.with_columns(
+            pl.col(pl.Datetime).dt.convert_time_zone("UTC").dt.strftime("%Y-%m-%d %H:%M:%S%.6f+00")
+        ).write_csv(buffer, include_header=False, quote_style="non_numeric", null_value="")
+        quoted = ", ".join(f'"{n}"' for n in names)
+        cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        with cursor.copy(f"COPY supervision_facts ({quoted}) FROM STDIN WITH (FORMAT csv)") as copy:
+            copy.write(buffer.getvalue())
+        return
+    prepared = frame.with_columns(
+        pl.col(pl.Date).dt.strftime("%Y-%m-%d"),
+        pl.col(pl.Datetime).dt.convert_time_zone("UTC").dt.strftime("%Y-%m-%d %H:%M:%S.%6f"),
+        pl.col(pl.Boolean).cast(pl.Int64),
+    )
+    marks = ", ".join("?" for _ in names)
+    statement = f"INSERT INTO supervision_facts ({', '.join(names)}) VALUES ({marks})"
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    cursor.executemany(statement, prepared.rows())
+
+
+def read_action_changes(
+    conn: Connection, *, after: int, until: int, limit: int, datasets: Sequence[str]
+) -> tuple[pl.DataFrame, int, bool]:
+    """Up to `limit` changes after `after` (≤ until) in seq order, keeping those of `datasets` with
+    their version's data, business key and first receipt: (page, the last seq looked at, more).
+
+    The changes are read by their primary key in order (a page of the log, whatever the datasets),
+    then the versions of the wanted ones by id: no sort over a dataset index across the whole range."""
+    found = conn.execute(
+        select(changes.c.seq, changes.c.dataset, changes.c.record_id, changes.c.version_id, changes.c.region)
+        .where(changes.c.seq > after, changes.c.seq <= until)
+        .order_by(changes.c.seq)
+        .limit(limit)
+    ).cursor.fetchall()
+    more = len(found) == limit
+    last = int(found[-1][0]) if found else until
+    wanted = [row for row in found if row[1] in set(datasets)]
+    by_version: dict[int, tuple[Any, ...]] = {}
+    postgres = conn.dialect.name == "postgresql"
+    for chunk in _chunks(conn, [int(r[3]) for r in wanted]):
+        query = (
+            select(
+                versions.c.id,
+                versions.c.version_no,
+                versions.c.data,
+                versions.c.received_at,
+                records.c.business_key,
+            )
+            .join(records, records.c.id == versions.c.record_id)
+            .where(_ids_condition(versions.c.id, chunk, postgres))
+        )
+        by_version.update((int(r[0]), tuple(r[1:])) for r in conn.execute(query).cursor.fetchall())
+    rows = [
+        (seq, dataset, record, region, *by_version[int(version)])
+        for seq, dataset, record, version, region in wanted
+    ]
+    schema: dict[str, pl.DataType] = {
+        "_seq": pl.Int64(),
+        "dataset": pl.Utf8(),
+        "_record_id": pl.Int64(),
+        "_region": pl.Utf8(),
+        "_version": pl.Int64(),
+        "data": pl.Utf8(),
+        "_received_at": pl.Datetime("us", "UTC"),
+        "_key": pl.Utf8(),
+    }
+    return _frame(rows, schema), last, more
 
 
 def first_receipts(conn: Connection, record_ids: Sequence[int]) -> dict[int, dt.datetime]:
@@ -165,25 +283,40 @@ def count_facts(conn: Connection) -> int:
 # --- rollups ----------------------------------------------------------------------------------------
 
 
-def apply_rollup_deltas(conn: Connection, deltas: list[dict[str, Any]]) -> None:
+def apply_rollup_deltas(conn: Connection, deltas: pl.DataFrame) -> None:
     """Add each delta row (the key columns and signed measures) to its rollup row, creating it when
-    missing; rows left with no records are removed."""
-    if not deltas:
+    missing, in one statement per page; rows left with no records are removed."""
+    if not deltas.height:
         return
-    dialect = conn.dialect.name
-    maker = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = maker(supervision_rollups)
-    statement = statement.on_conflict_do_update(
-        index_elements=list(ROLLUP_KEY),
-        set_={m: supervision_rollups.c[m] + statement.excluded[m] for m in ROLLUP_MEASURES},
-    )
-    conn.execute(statement, deltas)
-    t = supervision_rollups.c
-    for row in deltas:
-        if row["records"] < 0:  # only a decrease can empty a row
-            conn.execute(
-                delete(supervision_rollups).where(and_(*(t[k] == row[k] for k in ROLLUP_KEY)), t.records == 0)
-            )
+    names = [*ROLLUP_KEY, *ROLLUP_MEASURES]
+    frame = deltas.select(names)
+    updates = ", ".join(f"{m} = supervision_rollups.{m} + excluded.{m}" for m in ROLLUP_MEASURES)
+    conflict = f"ON CONFLICT ({', '.join(ROLLUP_KEY)}) DO UPDATE SET {updates}"
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    if conn.dialect.name == "postgresql":
+        # COPY the deltas into a transaction-local table, then one INSERT … SELECT … ON CONFLICT
+        cursor.execute(
+            "CREATE TEMP TABLE IF NOT EXISTS supervision_rollup_deltas "
+            "(LIKE supervision_rollups INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
+        )
+        buffer = io.BytesIO()
+        frame.write_csv(buffer, include_header=False, quote_style="non_numeric")
+        with cursor.copy(
+            f"COPY supervision_rollup_deltas ({', '.join(names)}) FROM STDIN WITH (FORMAT csv)"
+        ) as copy:
+            copy.write(buffer.getvalue())
+        cursor.execute(
+            f"INSERT INTO supervision_rollups ({', '.join(names)}) "
+            f"SELECT {', '.join(names)} FROM supervision_rollup_deltas {conflict}"
+        )
+        cursor.execute("DELETE FROM supervision_rollup_deltas")
+    else:
+        marks = ", ".join("?" for _ in names)
+        cursor.executemany(
+            f"INSERT INTO supervision_rollups ({', '.join(names)}) VALUES ({marks}) {conflict}", frame.rows()
+        )
+    if (frame["records"] < 0).any():  # only a decrease can empty a row
+        conn.execute(delete(supervision_rollups).where(supervision_rollups.c.records <= 0))
 
 
 def read_rollups(

@@ -34,7 +34,7 @@ from enforcehub.store import supervision as store
 from enforcehub.store.db import read_transaction, write_transaction
 from enforcehub.supervise.facts import FactsRefresh, refresh_facts
 from enforcehub.supervise.kinds import DETECTION_SCHEMA, Context, detect
-from enforcehub.supervise.ruleset import Rule, load_rules, rule_frame
+from enforcehub.supervise.ruleset import Rule, load_rules, rule_columns, rule_frame
 
 SYSTEM = "system"
 NO_LONGER_DETECTED = "不再检出（记录已更正、撤销或情况已消除）/ no longer detected"
@@ -150,7 +150,14 @@ def evaluate_alerts(
     refreshed = refresh_facts(engine, standard) if refresh else FactsRefresh()
     datasets = sorted({r.dataset for r in chosen})
     with read_transaction(engine) as conn:
-        facts = {d: store.read_facts(conn, datasets=[d]) for d in datasets}
+        facts = {
+            d: store.read_facts(
+                conn,
+                datasets=[d],
+                columns=sorted(set().union(*(rule_columns(r) for r in chosen if r.dataset == d))),
+            )
+            for d in datasets
+        }
         officers = officer_registry(conn) if any(r.kind == "min-officers" for r in chosen) else None
     found = detections(chosen, facts, Context(as_of=day, officers=officers))
     outcomes: list[RuleOutcome] = []

@@ -400,6 +400,9 @@ def _refresh(
     separators = separators_class(std.meta.multi_value_separators)
     pages = changes = written = 0
     while max_pages is None or pages < max_pages:
+        with read_transaction(engine) as conn:  # cheap: no write lock while there is nothing to do
+            if not is_behind(conn):
+                break
         with write_transaction(engine) as conn:
             read, facts, more = _apply_page(conn, separators, page_size)
         if read < 0:
@@ -411,8 +414,8 @@ def _refresh(
 
 
 def _apply_page(conn: Connection, separators: str, page_size: int) -> tuple[int, int, bool]:
-    """One page inside the caller's write transaction: (changes read or -1 when nothing to do, fact rows
-    written, more to read)."""
+    """One page inside the caller's write transaction: (changes of the log looked at, or -1 when there
+    was nothing to do; fact rows written; more to read)."""
     row = consumer_store.get_consumer(conn, CONSUMER, for_update=True)  # serialises refreshes (PostgreSQL)
     if row is None or row["state"] != "active":
         return -1, 0, False
@@ -420,24 +423,15 @@ def _apply_page(conn: Connection, separators: str, page_size: int) -> tuple[int,
     until = feeds.last_seq(conn)  # every change up to here is committed (commit-ordered numbering)
     if after >= until:
         return -1, 0, False
-    page = feeds.read_changes(
-        conn,
-        after=after,
-        limit=page_size,
-        datasets=ACTION_DATASETS,
-        until=until,
-        previous=False,
-        lineage=True,
+    page, last, more = store.read_action_changes(
+        conn, after=after, until=until, limit=page_size, datasets=ACTION_DATASETS
     )
-    more = page.height == page_size
-    written = 0
-    if page.height:
-        written = apply_changes(conn, page, separators=separators)
-    # A page that is not full saw every action change up to `until`: the cursor passes the reference
-    # datasets' changes too, so the cheap check does not stay "behind" after them.
-    position = int(page["_seq"].max()) if more else until  # type: ignore[arg-type]
+    written = apply_changes(conn, page, separators=separators) if page.height else 0
+    # A page that is not full saw every change up to `until`: the cursor passes the reference datasets'
+    # changes too, so the cheap check does not stay "behind" after them.
+    position = last if more else until
     consumer_store.ack(conn, CONSUMER, seq=position, now=dt.datetime.now(dt.UTC))
-    return page.height, written, more
+    return position - after, written, more
 
 
 def apply_changes(conn: Connection, page: pl.DataFrame, *, separators: str) -> int:
@@ -467,6 +461,6 @@ def apply_changes(conn: Connection, page: pl.DataFrame, *, separators: str) -> i
         return 0
     replaced = old.filter(pl.col("record_id").is_in(new["record_id"].implode()))
     deltas = rollup_deltas(replaced, new)
-    store.replace_facts(conn, record_ids=new["record_id"].to_list(), rows=new.to_dicts())
-    store.apply_rollup_deltas(conn, deltas.to_dicts())
+    store.replace_facts(conn, record_ids=new["record_id"].to_list(), facts=new)
+    store.apply_rollup_deltas(conn, deltas)
     return new.height

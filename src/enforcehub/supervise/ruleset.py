@@ -272,13 +272,47 @@ def where_expr(rule: Rule) -> pl.Expr:
     return condition_expr(rule.where, rule) if rule.where is not None else pl.lit(True)
 
 
+VIRTUAL_SOURCES = {
+    "fine_amount": "fine_cents",
+    "statutory_max": "statutory_max_cents",
+    "party_class": "counterparty_category",
+}
+# Columns every kind reads besides those its rule names.
+KIND_COLUMNS: dict[str, tuple[str, ...]] = {
+    "record-condition": (),
+    "deadline": (),
+    "min-officers": ("officer_certs",),
+    "distinct-agencies-in-window": ("counterparty_code",),
+    "group-spread": ("fine_cents",),
+}
+BASE_COLUMNS = ("record_id", "business_key", "agency_uscc", "city", "act_date")
+
+
+def rule_columns(rule: Rule) -> set[str]:
+    """The fact columns a rule reads (so an evaluation reads only those from the store)."""
+    names: set[str] = {*BASE_COLUMNS, *KIND_COLUMNS[rule.kind], *rule.show}
+    for condition in (rule.where, rule.violation):
+        if condition is not None:
+            names |= condition.fields()
+    p = rule.parameters
+    if rule.kind == "deadline":
+        names |= {p["start"], *p["end"]}
+        if p.get("extension"):
+            names.add(p["extension"]["field"])
+    if rule.kind == "group-spread":
+        names |= {*p["group_by"], p["compare"]}
+    return {VIRTUAL_SOURCES.get(n, n) for n in names}
+
+
 def rule_frame(facts: pl.DataFrame) -> pl.DataFrame:
-    """Facts with the virtual columns rules may use."""
-    return facts.with_columns(
-        (pl.col("fine_cents") / 100).alias("fine_amount"),
-        (pl.col("statutory_max_cents") / 100).alias("statutory_max"),
-        pl.when(pl.col("counterparty_category") == "自然人")
+    """Facts with the virtual columns rules may use (those whose source column was read)."""
+    virtual = {
+        "fine_amount": pl.col("fine_cents") / 100,
+        "statutory_max": pl.col("statutory_max_cents") / 100,
+        "party_class": pl.when(pl.col("counterparty_category") == "自然人")
         .then(pl.lit("person"))
-        .otherwise(pl.lit("organisation"))
-        .alias("party_class"),
+        .otherwise(pl.lit("organisation")),
+    }
+    return facts.with_columns(
+        expr.alias(name) for name, expr in virtual.items() if VIRTUAL_SOURCES[name] in facts.columns
     )
