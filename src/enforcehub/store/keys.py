@@ -60,6 +60,14 @@ def get_key(conn: Connection, *, key: str) -> dict[str, Any] | None:
     return {k: v for k, v in dict(row).items() if k != "key_hash"}
 
 
+def get_key_by_id(conn: Connection, key_id: int) -> dict[str, Any] | None:
+    """The active key row with this id (a session's principal), or None when unknown or revoked."""
+    row = conn.execute(select(api_keys).where(api_keys.c.id == key_id)).mappings().first()
+    if row is None or row["revoked_at"] is not None:
+        return None
+    return {k: v for k, v in dict(row).items() if k != "key_hash"}
+
+
 def list_keys(conn: Connection) -> list[dict[str, Any]]:
     query = select(*[c for c in api_keys.c if c.name != "key_hash"]).order_by(api_keys.c.id)
     return [dict(r) for r in conn.execute(query).mappings()]

@@ -25,6 +25,7 @@ from enforcehub.store.schema import change_counter, records, submissions
 from enforcehub.store.submissions import fail_unfinished_submissions
 from enforcehub.upkeep import Upkeep
 from enforcehub.web import audit as audit_routes
+from enforcehub.web import dashboard as dashboard_routes
 from enforcehub.web import feeds as feed_routes
 from enforcehub.web import portal as portal_routes
 from enforcehub.web import records as record_routes
@@ -177,6 +178,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(record_routes.router)
     app.include_router(audit_routes.router)
     app.include_router(feed_routes.router)
+    app.include_router(dashboard_routes.router)
     app.include_router(portal_routes.router)
     app.include_router(webhook_routes.router)
     return app
