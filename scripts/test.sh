@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Install everything the tests need on a fresh machine, then run every check the project has.
 #
-# System packages (Debian, as root): PostgreSQL for the real-database tests, installed with apt-get
-# when missing (Debian's chromium joins this list when the browser tests land). A throwaway PostgreSQL cluster
+# System packages (Debian, as root), installed with apt-get when missing: PostgreSQL for the
+# real-database tests; Debian's Chromium (driven by Playwright from /usr/bin/chromium — browsers are
+# never downloaded) and CJK fonts for the dashboard's browser tests. A throwaway PostgreSQL cluster
 # (scripts/pg.sh) runs for the duration of pytest; its URL is exported as ENFORCEHUB_TEST_PG_URL.
 # Set ENFORCEHUB_TEST_PG_URL yourself to test against a server you run instead.
 set -euo pipefail
@@ -11,12 +12,18 @@ cd "$(dirname "$0")/.."
 # --- system packages ---------------------------------------------------------------------------------
 apt_packages=()
 [ -n "${ENFORCEHUB_TEST_PG_URL:-}" ] || bash scripts/pg.sh bindir >/dev/null 2>&1 || apt_packages+=(postgresql)
+[ -x /usr/bin/chromium ] || apt_packages+=(chromium)
+fc-list 2>/dev/null | grep -qi 'cjk' || apt_packages+=(fonts-noto-cjk)
 if [ "${#apt_packages[@]}" -gt 0 ]; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
         echo "== apt-get install ${apt_packages[*]}"
         export DEBIAN_FRONTEND=noninteractive
         apt-get update -qq
         apt-get install -y -qq --no-install-recommends "${apt_packages[@]}" >/dev/null
+    elif [[ " ${apt_packages[*]} " == *" chromium "* ]]; then
+        echo "error: Debian's chromium is not installed and cannot be installed here (needs root and apt-get)." >&2
+        echo "       Install it (apt-get install chromium) for the dashboard's browser tests." >&2
+        exit 1
     elif [[ " ${apt_packages[*]} " == *" postgresql "* ]]; then
         echo "error: PostgreSQL is not installed and cannot be installed here (needs root and apt-get)." >&2
         echo "       Install PostgreSQL 15+ (Debian: apt-get install postgresql), set ENFORCEHUB_PG_BIN to" >&2
