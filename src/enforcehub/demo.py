@@ -151,13 +151,14 @@ def _wait_for_sharing(client: Any, timeout: float = 120.0) -> list[dict[str, Any
     deadline = time.monotonic() + timeout
     while True:
         consumers = client.get("/api/v1/admin/consumers").json()["consumers"]
-        behind = [c for c in consumers if c["mode"] == "webhook" and c["status"]["lag"] > 0]
+        behind = [c for c in consumers if c["mode"] in ("webhook", "internal") and c["status"]["lag"] > 0]
         if not behind or time.monotonic() > deadline:
             return list(consumers)
         time.sleep(0.5)
 
 
-def _admin_key(settings: Any) -> str:
+def _keys(settings: Any) -> dict[str, str]:
+    """The demo's keys: an admin, the province's supervisor (省司法局) and Guangzhou's (市司法局)."""
     from enforcehub.store import keys as key_store
     from enforcehub.store.db import make_engine, migrate, write_transaction
 
@@ -165,8 +166,10 @@ def _admin_key(settings: Any) -> str:
     migrate(settings, engine)
     with write_transaction(engine) as conn:
         _row, admin = key_store.insert_key(conn, role="admin", name="演示-管理员")
+        _row, province = key_store.insert_key(conn, role="supervisor", name="广东省司法厅监督员")
+        _row, city = key_store.insert_key(conn, role="supervisor", region="440100", name="广州市司法局监督员")
     engine.dispose()
-    return admin
+    return {"admin": admin, "supervisor": province, "city-supervisor": city}
 
 
 def run_demo(
@@ -192,7 +195,8 @@ def run_demo(
     data_dir = out / "hub-data"
     shutil.rmtree(data_dir, ignore_errors=True)
     hub = _Hub(data_dir, _free_port(port))
-    admin = _admin_key(hub.settings)
+    keys = _keys(hub.settings)
+    admin = keys["admin"]
     receiver = _Receiver(out / "webhook-received.jsonl")
     receiver.start()
     hub.start()
@@ -216,6 +220,7 @@ def run_demo(
         consumers = _wait_for_sharing(admin_client)
         _print_sharing(console, consumers, receiver, en)
         _print_where_to_look(console, hub.url, admin, receipts, en, feed_keys)
+        _print_dashboard(console, hub.url, keys, admin_client, en)
         if serve:
             console.print("Press Ctrl-C to stop the hub." if en else "按 Ctrl-C 停止平台。")
             while hub.thread.is_alive():
@@ -228,6 +233,36 @@ def run_demo(
         hub.stop()
         receiver.stop()
     return receipts
+
+
+def _print_dashboard(console: Console, url: str, keys: dict[str, str], client: Any, en: bool) -> None:
+    """Where the supervisors look, once the first alert evaluation has run (it follows the facts)."""
+    deadline = time.monotonic() + 30
+    alerts: dict[str, Any] = {}
+    while time.monotonic() < deadline:
+        answer = client.get("/api/v1/supervision/alerts")
+        if answer.status_code != 200:
+            break
+        alerts = answer.json()
+        if any(card.get("value") for card in alerts.get("cards", [])):
+            break
+        time.sleep(1.0)
+    if alerts:
+        summary = "; ".join(
+            f"{c['label_en'] if en else c['label']} {c['value']}" for c in alerts.get("cards", [])[:3]
+        )
+        console.print(("Supervision alerts: " if en else "执法监督预警：") + summary, markup=False)
+    lines = [
+        ("the supervision dashboard", "执法监督看板", f"{url}/dashboard"),
+        ("log in as the province's supervisor with", "省级监督员登录密钥", keys["supervisor"]),
+        (
+            "or as Guangzhou's (sees only 广州市)",
+            "广州市监督员登录密钥（仅见广州市）",
+            keys["city-supervisor"],
+        ),
+    ]
+    for label_en, label_zh, value in lines:
+        console.print(f"  {label_en if en else label_zh}: {value}", markup=False, soft_wrap=True)
 
 
 def _print_sharing(console: Console, consumers: list[dict[str, Any]], receiver: _Receiver, en: bool) -> None:

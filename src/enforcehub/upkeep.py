@@ -29,6 +29,7 @@ log = logging.getLogger("enforcehub.upkeep")
 TICK_S = 0.25
 MATERIALIZE_BATCH = 20_000
 EXPORT_EVERY_S = 60.0
+ALERTS_EVERY_S = 10.0
 
 
 @dataclass
@@ -78,7 +79,31 @@ def jobs_for(context: HubContext, settings: Settings) -> list[Job]:
     found.append(
         Job("supervision", lambda: refresh_facts(context.engine, context.standard, max_pages=5).changes)
     )
+    found.append(Job("alerts", _AlertsWhenFactsMove(context), every_s=ALERTS_EVERY_S))
     return found
+
+
+class _AlertsWhenFactsMove:
+    """Evaluate the supervision rules when the facts moved since the last evaluation (at most every
+    ALERTS_EVERY_S): rules look across records (一企多查, 同案不同罚), so they run over the facts
+    as a whole rather than per change. Returns 0 so it never keeps the upkeep loop spinning."""
+
+    def __init__(self, context: HubContext) -> None:
+        self.context = context
+        self.evaluated_at_seq = -1
+
+    def __call__(self) -> int:
+        from enforcehub.supervise.alerts import evaluate_alerts
+        from enforcehub.supervise.facts import CONSUMER
+
+        with read_transaction(self.context.engine) as conn:
+            row = consumer_store.get_consumer(conn, CONSUMER)
+        position = int(row["acked_seq"]) if row is not None else 0
+        if position == self.evaluated_at_seq or position == 0:
+            return 0
+        evaluate_alerts(self.context.engine, standard=self.context.standard, refresh=False)
+        self.evaluated_at_seq = position
+        return 0
 
 
 class Upkeep:

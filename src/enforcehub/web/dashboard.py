@@ -35,6 +35,20 @@ COOKIE = "enforcehub_session"
 SESSION_SECONDS = 8 * 3600
 ROLES = ("supervisor", "admin")
 STATIC_TYPES = {".js": "text/javascript", ".css": "text/css"}
+# The titles of the pages' common parameters in the filter form (others show their name).
+FILTER_TITLES = {
+    "month_from": ("起始月份", "From month"),
+    "month_to": ("截止月份", "To month"),
+    "period": ("考核期", "Period"),
+    "level": ("层级", "Level"),
+    "city": ("地市", "City"),
+    "agency": ("执法主体", "Agency"),
+    "rule": ("预警规则", "Rule"),
+    "status": ("状态", "Status"),
+    "code": ("统一社会信用代码或身份证号", "USCC or ID number"),
+    "dataset": ("数据集", "Dataset"),
+    "page": ("页码", "Page"),
+}
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
@@ -102,6 +116,7 @@ def _base(request: Request, lang: str, session: dict[str, Any] | None) -> dict[s
         "csrf": session["csrf"] if session else "",
         "switch_url": f"{request.url.path}?{urlencode(query)}",
         "path": request.url.path,
+        "filter_titles": {k: v[1] if lang == "en" else v[0] for k, v in FILTER_TITLES.items()},
     }
 
 
