@@ -1,0 +1,178 @@
+"""The dashboard's quality, timeliness and submissions pages, built in process on a synthetic hub and
+checked against independent computations (receipts, raw CSV, chinese_calendar day by day)."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import json
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import chinese_calendar
+import pytest
+from sqlalchemy import select
+
+from enforcehub.intake.archive import archive_bytes
+from enforcehub.pipeline import HubContext, Principal, SubmissionRequest, ingest
+from enforcehub.settings import Settings
+from enforcehub.standard.loader import standard
+from enforcehub.store import keys as key_store
+from enforcehub.store.db import make_engine, migrate, read_transaction, write_transaction
+from enforcehub.store.schema import findings, supervision_facts
+from enforcehub.supervise.facts import refresh_facts
+from enforcehub.supervise.view import PAGES, Page, Scope, load_pages
+
+REFERENCE = ("law", "matter", "agency", "officer", "counterparty")
+PROVINCE = Scope("province", "supervisor", None)
+GUANGZHOU = Scope("gz", "supervisor", "4401")
+MONTHS = {"month_from": "2000-01", "month_to": "2099-12"}
+
+
+def _ingest(ctx: HubContext, dataset: str, body: bytes, who: Principal, name: str) -> dict[str, Any]:
+    blob = archive_bytes(Path(str(ctx.engine.url.database)).parent / "archive", body)
+    return ingest(ctx, SubmissionRequest(dataset=dataset, blob=blob, fmt="csv", filename=name), who)
+
+
+def _split(path: Path, prefix: str) -> tuple[bytes, bytes]:
+    """The CSV's rows of region `prefix` and the others, each with the header."""
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        rows = list(csv.reader(handle))
+    header, body = rows[0], rows[1:]
+    column = next(i for i, h in enumerate(header) if h in ("region_code", "行政区划代码", "区划代码"))
+    mine = [r for r in body if r[column].startswith(prefix)]
+    others = [r for r in body if not r[column].startswith(prefix)]
+
+    def write(part: list[list[str]]) -> bytes:
+        out = []
+        for r in [header, *part]:
+            out.append(",".join('"' + v.replace('"', '""') + '"' for v in r))
+        return ("\n".join(out) + "\n").encode()
+
+    return write(mine), write(others)
+
+
+@pytest.fixture(scope="module")
+def hub(tmp_path_factory: pytest.TempPathFactory, province: Path, dirty_province: Path) -> dict[str, Any]:
+    """Reference data and clean coercion/inspection from the province key; dirty penalties split by city:
+    Guangzhou's through a Guangzhou key, the rest through a Shenzhen key."""
+    settings = Settings(data_dir=tmp_path_factory.mktemp("dash") / "hub")
+    engine = make_engine(settings)
+    migrate(settings, engine)
+    ctx = HubContext(engine, standard(), "test-hub", settings.region, settings.signing_secret)
+    with write_transaction(engine) as conn:
+        gz, _ = key_store.insert_key(conn, role="admin", name="gz-platform", region="440100")
+        sz, _ = key_store.insert_key(conn, role="admin", name="sz-platform", region="440300")
+    admin = Principal(name="admin", role="admin")
+    receipts: dict[str, list[dict[str, Any]]] = {"gz": [], "sz": [], "province": []}
+    for name in REFERENCE:
+        receipt = _ingest(ctx, name, (province / f"{name}.csv").read_bytes(), admin, f"{name}.csv")
+        assert receipt["counts"]["rejected"] == 0
+        receipts["province"].append(receipt)
+    for name in ("coercion", "inspection"):
+        receipts["province"].append(
+            _ingest(ctx, name, (province / f"{name}.csv").read_bytes(), admin, f"{name}.csv")
+        )
+    mine, others = _split(dirty_province / "penalty.csv", "4401")
+    principal_gz = Principal(name="gz-platform", role="admin", key_id=gz["id"], region="440100")
+    principal_sz = Principal(name="sz-platform", role="admin", key_id=sz["id"], region="440300")
+    receipts["gz"].append(_ingest(ctx, "penalty", mine, principal_gz, "gz-penalty.csv"))
+    receipts["sz"].append(_ingest(ctx, "penalty", others, principal_sz, "sz-penalty.csv"))
+    refresh_facts(engine, ctx.standard)
+    return {"ctx": ctx, "receipts": receipts}
+
+
+def build(hub: dict[str, Any], slug: str, scope: Scope, **params: str) -> Page:
+    load_pages()
+    with read_transaction(hub["ctx"].engine) as conn:
+        return PAGES[slug].builder(conn, scope, params)
+
+
+def card(built: Page, label_en: str) -> Any:
+    return next(c.value for c in built.cards if c.label_en == label_en)
+
+
+# --- quality ------------------------------------------------------------------------------------------
+
+
+def test_quality_cards_match_the_receipts(hub: dict[str, Any]) -> None:
+    every = [r for rs in hub["receipts"].values() for r in rs]
+    built = build(hub, "quality", PROVINCE, **MONTHS)
+    assert card(built, "Submissions") == len(every)
+    assert card(built, "Rows received") == sum(r["counts"]["received"] for r in every)
+    assert card(built, "Rows rejected") == sum(r["counts"]["rejected"] for r in every)
+    assert card(built, "Rows accepted") == sum(r["counts"]["accepted"] for r in every)
+    rejected = sum(r["counts"]["rejected"] for r in every)
+    assert rejected > 0
+    received = sum(r["counts"]["received"] for r in every)
+    assert card(built, "Error rate") == round(rejected / received * 100, 2)
+    # a Guangzhou supervisor: only the Guangzhou key's file
+    gz = build(hub, "quality", GUANGZHOU, **MONTHS)
+    (mine,) = hub["receipts"]["gz"]
+    assert card(gz, "Submissions") == 1
+    assert card(gz, "Rows rejected") == mine["counts"]["rejected"]
+    agencies = gz.table("by-agency")
+    assert agencies is not None and [r["principal"] for r in agencies.rows] == ["gz-platform"]
+
+
+def test_quality_errors_by_code_and_over_time_match_the_findings(hub: dict[str, Any]) -> None:
+    ctx = hub["ctx"]
+    with read_transaction(ctx.engine) as conn:
+        stored = conn.execute(select(findings.c.submission_id, findings.c.code, findings.c.severity)).all()
+    expected = Counter((code, severity) for _, code, severity in stored)
+    built = build(hub, "quality", PROVINCE, **MONTHS)
+    table = built.table("by-code")
+    assert table is not None
+    assert {(r["code"], r["severity"]): r["findings"] for r in table.rows} == dict(expected)
+    assert all(r["title"] and "{" not in r["title"] for r in table.rows)
+    chart = next(c for c in built.charts if c.id == "errors-over-time")
+    errors = sum(1 for _, _, s in stored if s == "error")
+    assert sum(chart.option["series"][0]["data"]) == errors
+    # scope: Guangzhou's codes are those of its own file's findings only
+    (mine,) = hub["receipts"]["gz"]
+    gz_expected = Counter((c, s) for sid, c, s in stored if sid == mine["id"])
+    gz = build(hub, "quality", GUANGZHOU, bucket="week", **MONTHS)
+    gz_table = gz.table("by-code")
+    assert gz_table is not None
+    assert {(r["code"], r["severity"]): r["findings"] for r in gz_table.rows} == dict(gz_expected)
+
+
+def test_quality_coverage_flags_agencies_without_records(hub: dict[str, Any], province: Path) -> None:
+    with (province / "agency.csv").open(encoding="utf-8-sig", newline="") as handle:
+        agencies = list(csv.DictReader(handle))
+    built = build(hub, "quality", PROVINCE, **MONTHS)
+    coverage = built.table("coverage")
+    assert coverage is not None
+    ctx = hub["ctx"]
+    with read_transaction(ctx.engine) as conn:
+        facts = conn.execute(select(supervision_facts.c.agency_uscc, supervision_facts.c.act_month)).all()
+    per_agency = Counter(a for a, _ in facts)
+    active = card(built, "Active agencies in the registry")
+    assert 0 < active <= len(agencies)
+    for row in coverage.rows:
+        assert row["records"] == per_agency.get(row["agency_uscc"], 0)
+        assert (row["flag"] is not None) == (row["records"] < 5)
+    assert card(built, "Agencies with no records") == sum(1 for r in coverage.rows if r["records"] == 0)
+    gz = build(hub, "quality", GUANGZHOU, **MONTHS)
+    gz_coverage = gz.table("coverage")
+    assert gz_coverage is not None and gz_coverage.rows
+    assert all(r["city"] == "440100" for r in gz_coverage.rows)
+
+
+def test_quality_worst_files_link_their_receipts(hub: dict[str, Any]) -> None:
+    built = build(hub, "quality", PROVINCE, **MONTHS)
+    worst = built.table("worst-files")
+    assert worst is not None
+    penalties = [*hub["receipts"]["gz"], *hub["receipts"]["sz"]]
+    with_rejections = [r for r in penalties if r["counts"]["rejected"] > 0 and r["counts"]["received"] >= 10]
+    assert {r["id"] for r in worst.rows} == {r["id"] for r in with_rejections}
+    shares = [r["rejected_pct"] for r in worst.rows]
+    assert shares == sorted(shares, reverse=True)
+    links = {c.key: c.link for c in worst.columns if c.link}
+    row = worst.rows[0]
+    assert links["id"] is not None and links["id"].format(**row) == f"/api/v1/submissions/{row['id']}"
+    assert row["errors_xlsx_url"].endswith("/errors.xlsx")
+    gz = build(hub, "quality", GUANGZHOU, **MONTHS).table("worst-files")
+    assert gz is not None and {r["id"] for r in gz.rows} <= {hub["receipts"]["gz"][0]["id"]}
+    json.dumps(built.as_dict(), default=str)
