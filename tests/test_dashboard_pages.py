@@ -176,3 +176,35 @@ def test_quality_worst_files_link_their_receipts(hub: dict[str, Any]) -> None:
     gz = build(hub, "quality", GUANGZHOU, **MONTHS).table("worst-files")
     assert gz is not None and {r["id"] for r in gz.rows} <= {hub["receipts"]["gz"][0]["id"]}
     json.dumps(built.as_dict(), default=str)
+
+
+# --- submissions --------------------------------------------------------------------------------------
+
+
+def test_submissions_newest_first_paged_with_receipt_and_error_links(hub: dict[str, Any]) -> None:
+    every = [r for rs in hub["receipts"].values() for r in rs]
+    built = build(hub, "submissions", PROVINCE)
+    table = built.table("submissions")
+    assert table is not None
+    assert card(built, "Submissions") == len(every)
+    ids = [r["id"] for r in table.rows]
+    newest_first = sorted(every, key=lambda r: (r["received_at"], r["id"]), reverse=True)
+    assert ids == [r["id"] for r in newest_first][: len(ids)]
+    by_id = {r["id"]: r for r in every}
+    for row in table.rows:
+        assert row["rejected"] == by_id[row["id"]]["counts"]["rejected"]
+        assert row["status"] == "done"
+    links = {c.key: c.link for c in table.columns if c.link}
+    penalty = next(r for r in table.rows if r["id"] == hub["receipts"]["gz"][0]["id"])
+    assert links["receipt"] == "/api/v1/submissions/{id}"
+    assert str(links["errors_xlsx"]).format(**penalty) == f"/api/v1/submissions/{penalty['id']}/errors.xlsx"
+    assert penalty["errors_csv"] == "CSV" and penalty["errors_csv_url"].endswith("/errors.csv")
+    # paging: a page beyond the last is empty; filters narrow
+    assert build(hub, "submissions", PROVINCE, page="2").table("submissions").rows == []  # type: ignore[union-attr]
+    only = build(hub, "submissions", PROVINCE, dataset="penalty").table("submissions")
+    assert only is not None and len(only.rows) == 2
+    with pytest.raises(ValueError):
+        build(hub, "submissions", PROVINCE, page="zero")
+    # scope: Guangzhou sees its own key's submission only
+    gz = build(hub, "submissions", GUANGZHOU).table("submissions")
+    assert gz is not None and [r["id"] for r in gz.rows] == [hub["receipts"]["gz"][0]["id"]]
