@@ -17,7 +17,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from enforcehub import cli_hub, cli_share, cli_share_worker, cli_supervise
+from enforcehub import cli_hub, cli_report, cli_share, cli_share_worker, cli_supervise
 from enforcehub.errors import EnforcehubError
 
 app = typer.Typer(
@@ -41,6 +41,7 @@ app.add_typer(cli_supervise.alerts_app, name="alerts")
 app.command("serve")(cli_hub.serve)
 app.command("migrate")(cli_hub.migrate_command)
 app.command("submit")(cli_hub.submit)
+app.command("report")(cli_report.report)
 
 Lang = Annotated[str, typer.Option("--lang", help="Message language: zh or en.")]
 EXIT_VALID, EXIT_INVALID, EXIT_UNUSABLE = 0, 1, 2
