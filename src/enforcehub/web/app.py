@@ -26,6 +26,7 @@ from enforcehub.store.submissions import fail_unfinished_submissions
 from enforcehub.upkeep import Upkeep
 from enforcehub.web import audit as audit_routes
 from enforcehub.web import dashboard as dashboard_routes
+from enforcehub.web import dashboard_actions as dashboard_action_routes
 from enforcehub.web import feeds as feed_routes
 from enforcehub.web import portal as portal_routes
 from enforcehub.web import records as record_routes
@@ -179,6 +180,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(audit_routes.router)
     app.include_router(feed_routes.router)
     app.include_router(dashboard_routes.router)
+    app.include_router(dashboard_action_routes.router)
     app.include_router(portal_routes.router)
     app.include_router(webhook_routes.router)
     return app
