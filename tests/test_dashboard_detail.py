@@ -32,6 +32,7 @@ from enforcehub.store import webhooks as webhook_store
 from enforcehub.store.db import make_engine, migrate, read_transaction, write_transaction
 from enforcehub.store.schema import alerts, audit_log, records, webhook_messages
 from enforcehub.supervise.alerts import evaluate_alerts
+from enforcehub.supervise.ruleset import load_rules
 from enforcehub.supervise.view import PAGES, Page, Scope, load_pages
 from enforcehub.synth import generate
 from tests.servers import HubProcess
@@ -69,12 +70,8 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Built]:
         blob = archive_bytes(data / "archive", (planted / f"{name}.csv").read_bytes())
         receipt = ingest(ctx, SubmissionRequest(dataset=name, blob=blob, fmt="csv", filename=name), ADMIN)
         assert receipt["counts"]["rejected"] == 0
-    # a second version of a Guangzhou penalty that has an alert: the record page shows both
-    with read_transaction(engine) as conn:
-        row = conn.execute(
-            select(alerts.c.record_id, alerts.c.record_keys).where(alerts.c.dataset == "penalty").limit(1)
-        ).first()
     evaluate_alerts(engine, as_of=SYNTH_TODAY, standard=ctx.standard)
+    # a second version of a Guangzhou penalty that has an alert: the record page shows both
     with read_transaction(engine) as conn:
         target = conn.execute(
             select(alerts.c.record_keys)
@@ -96,7 +93,6 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Built]:
         _submit(ctx, "penalty", [{**current, "remarks": "更正备注"}], data / "archive")["counts"]["updated"]
         == 1
     )
-    del row
     now = dt.datetime.now(dt.UTC)
     with write_transaction(engine) as conn:
         consumer_service.add_consumer(
@@ -155,8 +151,9 @@ def test_alerts_page_counts_rules_cities_and_filters(built: Built) -> None:
     for rule, row in rules.items():
         assert row["open"] == sum(1 for a in opened if a["rule"] == rule)
     late = rules["late-publicity"]
-    assert late["title"].startswith("未") or late["title"]  # the rule's Chinese title
-    assert "《" in late["basis"] and "》" in late["basis"]
+    rule = load_rules()["late-publicity"]
+    assert late["title"] == rule.title  # the rule's Chinese title and its articles
+    assert late["basis"] == "；".join(f"《{b.law}》{b.article}" for b in rule.basis) and "《" in late["basis"]
     table = shown.table("alerts")
     assert table is not None and {r["id"] for r in table.rows} == {a["id"] for a in opened}
     one = next(r for r in table.rows if r["record_id"] is not None)
@@ -357,6 +354,14 @@ def test_close_alert_over_http_csrf_role_scope_and_audit(built: Built, served: H
         shown = client.get(f"/api/v1/supervision/alert?id={mine['id']}").json()
         facts = dict((k, v) for k, v in shown["sections"][0]["items"])
         assert facts["关闭人"] == "广州监督员" and facts["说明"] == "经核查已整改" and not shown["actions"]
+        # the other pages render as HTML and export their tables
+        assert "decision-overdue" in client.get("/dashboard/alerts", params={"status": "all"}).text
+        record_page = client.get(
+            "/dashboard/record", params={"dataset": "penalty", "record_id": mine["record_ids"][0]}
+        )
+        assert record_page.status_code == 200 and "版本历史与来源" in record_page.text
+        sheet = client.get("/dashboard/alerts", params={"format": "xlsx", "table": "alerts"})
+        assert sheet.status_code == 200 and sheet.content[:2] == b"PK"
         # path-style record links redirect to the record page
         moved = client.get("/dashboard/record/penalty/1", follow_redirects=False)
         assert (

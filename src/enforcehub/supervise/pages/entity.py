@@ -13,6 +13,7 @@ from enforcehub.store import reads
 from enforcehub.store.audit import append_audit
 from enforcehub.store.db import write_transaction
 from enforcehub.store.schema import alerts
+from enforcehub.store.supervision import _alert
 from enforcehub.supervise.pages.alerts import ALERT_COLUMNS, alert_row
 from enforcehub.supervise.pages.common import DATASET_TITLES
 from enforcehub.supervise.pages.links import RECORD_LINK, shown
@@ -121,8 +122,6 @@ def entity_page(conn: Connection, scope: Scope, params: Mapping[str, str]) -> Pa
         query = select(alerts).where(alerts.c.record_id.in_(ids)).order_by(alerts.c.detected_at.desc())
         if scope.region_prefix is not None:
             query = query.where(alerts.c.region.startswith(scope.region_prefix, autoescape=True))
-        from enforcehub.store.supervision import _alert
-
         rules = load_rules()
         alert_rows = [alert_row(_alert(r), rules, scope) for r in conn.execute(query)]
     tables.append(TableView("alerts", "相关预警", "Alerts on these records", ALERT_COLUMNS, alert_rows))
