@@ -208,3 +208,162 @@ def test_submissions_newest_first_paged_with_receipt_and_error_links(hub: dict[s
     # scope: Guangzhou sees its own key's submission only
     gz = build(hub, "submissions", GUANGZHOU).table("submissions")
     assert gz is not None and [r["id"] for r in gz.rows] == [hub["receipts"]["gz"][0]["id"]]
+
+
+# --- timeliness ---------------------------------------------------------------------------------------
+
+AS_OF = dt.date(2026, 6, 30)
+
+
+def _working(day: dt.date) -> bool:
+    try:
+        return bool(chinese_calendar.is_workday(day))
+    except NotImplementedError:  # a year without a published notice: Monday to Friday
+        return day.weekday() < 5
+
+
+def _nth_working_day_after(day: dt.date, n: int) -> dt.date:
+    while n:
+        day += dt.timedelta(days=1)
+        n -= _working(day)
+    return day
+
+
+def _working_days(start: dt.date, end: dt.date) -> int:
+    """Working days in (start, end], one day at a time."""
+    count, day = 0, start
+    while day < end:
+        day += dt.timedelta(days=1)
+        count += _working(day)
+    return count
+
+
+def _facts(hub: dict[str, Any]) -> list[dict[str, Any]]:
+    with read_transaction(hub["ctx"].engine) as conn:
+        rows = conn.execute(select(supervision_facts)).mappings().all()
+
+    def date(value: Any) -> dt.date | None:
+        if value is None or isinstance(value, dt.date):
+            return value
+        return dt.date.fromisoformat(str(value)[:10])
+
+    out = []
+    for row in rows:
+        item = dict(row)
+        for name in ("act_date", "decision_date", "filing_date", "measure_start_date", "release_date"):
+            item[name] = date(item[name])
+        for name in ("closing_date", "published_date"):
+            item[name] = date(item[name])
+        if item["act_month"] is not None:  # the page counts records by their act month
+            out.append(item)
+    return out
+
+
+def _to_publish(f: dict[str, Any]) -> bool:
+    return (
+        f["dataset"] == "penalty"
+        and bool(f["effective"])
+        and f["decision_date"] is not None
+        and f["publish"] in (None, True, 1)
+        and f["minor_involved"] in (None, False, 0)
+        and (f["publicity_status"] or "") not in ("1", "2")
+    )
+
+
+def test_timeliness_counts_match_day_by_day_arithmetic(hub: dict[str, Any]) -> None:
+    facts = _facts(hub)
+    params = {**MONTHS, "as_of": AS_OF.isoformat()}
+    built = build(hub, "timeliness", PROVINCE, **params)
+    assert card(built, "Records") == len(facts)
+    # publicity: 7th working day after the decision, counted with chinese_calendar one day at a time
+    late = set()
+    to_publish = 0
+    for f in facts:
+        if not _to_publish(f):
+            continue
+        to_publish += 1
+        deadline = _nth_working_day_after(f["decision_date"], 7)
+        if (f["published_date"] or AS_OF) > deadline:
+            late.add(f["record_id"])
+    assert to_publish > 0
+    hint = next(c.hint for c in built.cards if c.label_en == "Penalties publicized late")
+    assert hint.startswith(f"{len(late)} / {to_publish}")
+    table = built.table("late-publicity")
+    assert table is not None
+    assert {r["record_id"] for r in table.rows} <= late and len(table.rows) == min(len(late), 200)
+    for row in table.rows:
+        assert row["publicity_lag_wd"] == _working_days(
+            dt.date.fromisoformat(row["decision_date"]),
+            dt.date.fromisoformat(row["published_date"]) if row["published_date"] else AS_OF,
+        )
+    link = next(c.link for c in table.columns if c.link)
+    if table.rows:
+        row = table.rows[0]
+        assert str(link).format(**row) == f"/dashboard/record/penalty/{row['record_id']}"
+    # reporting: first receipt (Asia/Shanghai day) beyond 7 (penalty, licence) or 20 working days
+    reported_late = 0
+    for f in facts:
+        if f["act_date"] is None:
+            continue
+        received = f["first_received_at"]
+        if isinstance(received, str):
+            received = dt.datetime.fromisoformat(received)
+        if received.tzinfo is None:
+            received = received.replace(tzinfo=dt.UTC)
+        day = received.astimezone(dt.timezone(dt.timedelta(hours=8))).date()
+        limit = 7 if f["dataset"] in ("penalty", "license") else 20
+        reported_late += _working_days(f["act_date"], day) > limit
+    hint = next(c.hint for c in built.cards if c.label_en == "Reported late")
+    assert hint.startswith(f"{reported_late} / ")
+    # 90 days from filing (ordinary procedure), seizures 30 / 60 calendar days
+    decided_late = sum(
+        1
+        for f in facts
+        if f["dataset"] == "penalty"
+        and f["effective"]
+        and f["procedure_type"] == "02"
+        and f["filing_date"]
+        and f["decision_date"]
+        and (f["decision_date"] - f["filing_date"]).days > 90
+    )
+    hint = next(c.hint for c in built.cards if c.label_en == "Penalties decided after 90 days")
+    assert hint.startswith(f"{decided_late} / ")
+    overdue = 0
+    for f in facts:
+        if not (
+            f["dataset"] == "coercion"
+            and f["effective"]
+            and f["coercion_type"] == "01"
+            and f["measure"] in ("02", "03")
+            and f["measure_start_date"]
+        ):
+            continue
+        end = f["release_date"] or f["closing_date"] or AS_OF
+        overdue += (end - f["measure_start_date"]).days > (60 if f["extended"] else 30)
+    hint = next(c.hint for c in built.cards if c.label_en == "Seizures beyond their period")
+    assert hint.startswith(f"{overdue} / ")
+    json.dumps(built.as_dict(), default=str)
+
+
+def test_timeliness_is_scoped_to_the_city(hub: dict[str, Any]) -> None:
+    facts = _facts(hub)
+    params = {**MONTHS, "as_of": AS_OF.isoformat()}
+    gz = build(hub, "timeliness", GUANGZHOU, **params)
+    assert card(gz, "Records") == sum(1 for f in facts if (f["city"] or "").startswith("4401"))
+    chart = next(c for c in gz.charts if c.id == "timeliness-by-city")
+    assert chart.option["xAxis"]["data"] in ([], ["广州市"])
+    names = {"广州市"}
+    for table in gz.tables:
+        for row in table.rows:
+            assert row["city_name"] in names, (table.id, row)
+    late_gz = {
+        f["record_id"]
+        for f in facts
+        if _to_publish(f)
+        and (f["city"] or "").startswith("4401")
+        and (f["published_date"] or AS_OF) > _nth_working_day_after(f["decision_date"], 7)
+    }
+    hint = next(c.hint for c in gz.cards if c.label_en == "Penalties publicized late")
+    assert hint.startswith(f"{len(late_gz)} / ")
+    with pytest.raises(ValueError):
+        build(hub, "timeliness", GUANGZHOU, as_of="yesterday")
