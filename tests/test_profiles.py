@@ -546,8 +546,12 @@ def test_internal_profiles_mask_ids_and_drop_natural_persons_addresses(hub_page:
         if e["dataset"] == "inspection"
     ]
     assert any(plans)
-    kinds = {e["data"]["record_type"] for e in project("internet-plus-supervision", hub_page)}
+    events = project("internet-plus-supervision", hub_page)
+    kinds = {e["data"]["record_type"] for e in events}
     assert kinds == {"检查行为", "处罚行为", "强制行为"}
+    # 互联网+监管's two kinds of behaviour data: inspections, and penalties and coercions as 监管行为
+    envelope = {e["dataset"]: e["record_type"] for e in events}
+    assert envelope == {"inspection": "检查行为", "penalty": "监管行为", "coercion": "监管行为"}
 
 
 def test_double_random_registry_masks_a_persons_code_and_drops_contacts(hub_page: pl.DataFrame) -> None:
