@@ -201,6 +201,14 @@ def alert_row(alert: dict[str, Any], rules: dict[str, Rule], scope: Scope) -> di
 def alert_page(conn: Connection, scope: Scope, params: Mapping[str, str]) -> Page:
     en = scope.lang == "en"
     raw = (params.get("id") or "").strip()
+    if not raw:
+        return Page(
+            slug="alert",
+            title="预警详情",
+            title_en="Alert",
+            filters={"id": ""},
+            notes=["Give an alert id." if en else "请给出预警编号。"],
+        )
     if not raw.isdigit():
         raise ValueError(f"not an alert id: {raw!r}")
     found = get_alert(conn, int(raw))
