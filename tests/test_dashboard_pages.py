@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import functools
 import json
 from collections import Counter
 from pathlib import Path
@@ -54,9 +55,22 @@ def _split(path: Path, prefix: str) -> tuple[bytes, bytes]:
 
 
 @pytest.fixture(scope="module")
-def hub(tmp_path_factory: pytest.TempPathFactory, province: Path, dirty_province: Path) -> dict[str, Any]:
-    """Reference data and clean coercion/inspection from the province key; dirty penalties split by city:
-    Guangzhou's through a Guangzhou key, the rest through a Shenzhen key."""
+def planted(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The seeded province with the supervision rules' planted cases (late publicity, decisions after
+    90 days, overdue seizures …) appended."""
+    from enforcehub.synth import generate
+
+    out = tmp_path_factory.mktemp("planted-dash")
+    generate(out, seed=7, scale=600, formats=("csv",), plant_alerts=True)
+    return out
+
+
+@pytest.fixture(scope="module")
+def hub(tmp_path_factory: pytest.TempPathFactory, planted: Path, dirty_province: Path) -> dict[str, Any]:
+    """Reference data and coercion/inspection (with planted cases) from a province-wide key; dirty
+    penalties split by city: Guangzhou's through a Guangzhou key, the rest through a Shenzhen key; then
+    the clean penalties with the planted cases from the province-wide key."""
+    province = planted
     settings = Settings(data_dir=tmp_path_factory.mktemp("dash") / "hub")
     engine = make_engine(settings)
     migrate(settings, engine)
@@ -79,6 +93,8 @@ def hub(tmp_path_factory: pytest.TempPathFactory, province: Path, dirty_province
     principal_sz = Principal(name="sz-platform", role="admin", key_id=sz["id"], region="440300")
     receipts["gz"].append(_ingest(ctx, "penalty", mine, principal_gz, "gz-penalty.csv"))
     receipts["sz"].append(_ingest(ctx, "penalty", others, principal_sz, "sz-penalty.csv"))
+    planted_penalties = (planted / "penalty.csv").read_bytes()
+    receipts["province"].append(_ingest(ctx, "penalty", planted_penalties, admin, "penalty.csv"))
     refresh_facts(engine, ctx.standard)
     return {"ctx": ctx, "receipts": receipts}
 
@@ -138,8 +154,8 @@ def test_quality_errors_by_code_and_over_time_match_the_findings(hub: dict[str, 
     assert {(r["code"], r["severity"]): r["findings"] for r in gz_table.rows} == dict(gz_expected)
 
 
-def test_quality_coverage_flags_agencies_without_records(hub: dict[str, Any], province: Path) -> None:
-    with (province / "agency.csv").open(encoding="utf-8-sig", newline="") as handle:
+def test_quality_coverage_flags_agencies_without_records(hub: dict[str, Any], planted: Path) -> None:
+    with (planted / "agency.csv").open(encoding="utf-8-sig", newline="") as handle:
         agencies = list(csv.DictReader(handle))
     built = build(hub, "quality", PROVINCE, **MONTHS)
     coverage = built.table("coverage")
@@ -202,7 +218,7 @@ def test_submissions_newest_first_paged_with_receipt_and_error_links(hub: dict[s
     # paging: a page beyond the last is empty; filters narrow
     assert build(hub, "submissions", PROVINCE, page="2").table("submissions").rows == []  # type: ignore[union-attr]
     only = build(hub, "submissions", PROVINCE, dataset="penalty").table("submissions")
-    assert only is not None and len(only.rows) == 2
+    assert only is not None and len(only.rows) == 3
     with pytest.raises(ValueError):
         build(hub, "submissions", PROVINCE, page="zero")
     # scope: Guangzhou sees its own key's submission only
@@ -215,6 +231,7 @@ def test_submissions_newest_first_paged_with_receipt_and_error_links(hub: dict[s
 AS_OF = dt.date(2026, 6, 30)
 
 
+@functools.cache
 def _working(day: dt.date) -> bool:
     try:
         return bool(chinese_calendar.is_workday(day))
@@ -229,6 +246,7 @@ def _nth_working_day_after(day: dt.date, n: int) -> dt.date:
     return day
 
 
+@functools.cache
 def _working_days(start: dt.date, end: dt.date) -> int:
     """Working days in (start, end], one day at a time."""
     count, day = 0, start
@@ -285,7 +303,7 @@ def test_timeliness_counts_match_day_by_day_arithmetic(hub: dict[str, Any]) -> N
         deadline = _nth_working_day_after(f["decision_date"], 7)
         if (f["published_date"] or AS_OF) > deadline:
             late.add(f["record_id"])
-    assert to_publish > 0
+    assert to_publish > 0 and late  # the planted cases include late publications
     hint = next(c.hint for c in built.cards if c.label_en == "Penalties publicized late")
     assert hint.startswith(f"{len(late)} / {to_publish}")
     table = built.table("late-publicity")
@@ -326,6 +344,7 @@ def test_timeliness_counts_match_day_by_day_arithmetic(hub: dict[str, Any]) -> N
         and f["decision_date"]
         and (f["decision_date"] - f["filing_date"]).days > 90
     )
+    assert decided_late > 0
     hint = next(c.hint for c in built.cards if c.label_en == "Penalties decided after 90 days")
     assert hint.startswith(f"{decided_late} / ")
     overdue = 0
@@ -340,6 +359,7 @@ def test_timeliness_counts_match_day_by_day_arithmetic(hub: dict[str, Any]) -> N
             continue
         end = f["release_date"] or f["closing_date"] or AS_OF
         overdue += (end - f["measure_start_date"]).days > (60 if f["extended"] else 30)
+    assert overdue > 0
     hint = next(c.hint for c in built.cards if c.label_en == "Seizures beyond their period")
     assert hint.startswith(f"{overdue} / ")
     json.dumps(built.as_dict(), default=str)
