@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import functools
+import io
 import json
 from collections import Counter
 from pathlib import Path
@@ -387,3 +388,44 @@ def test_timeliness_is_scoped_to_the_city(hub: dict[str, Any]) -> None:
     assert hint.startswith(f"{len(late_gz)} / ")
     with pytest.raises(ValueError):
         build(hub, "timeliness", GUANGZHOU, as_of="yesterday")
+
+
+# --- rendering: the same pages as HTML and XLSX ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("slug", ["quality", "timeliness", "submissions"])
+def test_pages_render_as_html_and_every_table_as_xlsx(hub: dict[str, Any], slug: str) -> None:
+    from python_calamine import CalamineWorkbook
+
+    from enforcehub.supervise.view import navigation
+    from enforcehub.web.dashboard import _templates, _xlsx
+
+    for lang in ("zh", "en"):
+        scope = Scope("gz", "supervisor", "4401", lang)
+        built = build(
+            hub, slug, scope, **({**MONTHS, "as_of": AS_OF.isoformat()} if slug != "submissions" else {})
+        )
+        assert slug in {spec.slug for spec in navigation()}
+        html = (
+            _templates()
+            .get_template("dashboard/page.html")
+            .render(
+                page=built,
+                lang=lang,
+                nav=navigation(),
+                user={"name": "gz", "role": "supervisor", "region": "440100"},
+                csrf="token",
+                switch_url="",
+                path=f"/dashboard/{slug}",
+                filter_titles={},
+            )
+        )
+        assert f"table-{built.tables[0].id}" in html
+        for table in built.tables:
+            response = _xlsx(built, table.id, lang)
+            sheet = (
+                CalamineWorkbook.from_object(io.BytesIO(bytes(response.body)))
+                .get_sheet_by_index(0)
+                .to_python()
+            )
+            assert len(sheet) >= len(table.rows)

@@ -266,27 +266,15 @@ def quality(conn: Connection, scope: Scope, params: Mapping[str, str]) -> Page:
 
 
 def _errors_over_time(conn: Connection, joined: Any, done: Any, bucket: str) -> pl.DataFrame:
-    """Per period (week from Monday or month, Asia/Shanghai): errors and warnings (findings grouped per
-    submission in SQL), rows received and rejected."""
-    per_submission = (
-        select(
-            findings.c.submission_id,
-            func.sum(case((findings.c.severity == "error", 1), else_=0)).label("errors"),
-            func.sum(case((findings.c.severity != "error", 1), else_=0)).label("warnings"),
-        )
-        .group_by(findings.c.submission_id)
-        .subquery()
-    )
+    """Per period (week from Monday or month, Asia/Shanghai): errors and warnings (the findings of the
+    submissions in scope grouped per submission in SQL), rows received and rejected."""
+    errors = func.coalesce(func.sum(case((findings.c.severity == "error", 1), else_=0)), 0)
+    warnings = func.coalesce(func.sum(case((findings.c.severity != "error", 1), else_=0)), 0)
     rows = conn.execute(
-        select(
-            submissions.c.received_at,
-            submissions.c.received,
-            submissions.c.rejected,
-            func.coalesce(per_submission.c.errors, 0),
-            func.coalesce(per_submission.c.warnings, 0),
-        )
-        .select_from(joined.outerjoin(per_submission, per_submission.c.submission_id == submissions.c.id))
+        select(submissions.c.received_at, submissions.c.received, submissions.c.rejected, errors, warnings)
+        .select_from(joined.outerjoin(findings, findings.c.submission_id == submissions.c.id))
         .where(done)
+        .group_by(submissions.c.id, submissions.c.received_at, submissions.c.received, submissions.c.rejected)
     ).all()
     frame = pl.DataFrame(
         {
