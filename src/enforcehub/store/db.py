@@ -8,6 +8,7 @@ queue in order instead of failing with `database is locked`.
 from __future__ import annotations
 
 import threading
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib import resources
@@ -19,6 +20,8 @@ from enforcehub.settings import Settings
 from enforcehub.store.schema import change_counter
 
 _SQLITE_WRITE_LOCK = threading.Lock()
+SQLITE_PAGE_SIZE = 16384
+SQLITE_BULK_CACHE_KIB = 256 * 1024  # page cache of a bulk write transaction (SQLite's default: 2 MiB)
 
 
 def make_engine(settings: Settings) -> Engine:
@@ -41,10 +44,18 @@ def make_engine(settings: Settings) -> Engine:
         # The pysqlite driver's own transaction handling is replaced by explicit BEGIN below.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
+        # A new database file only (ignored once it exists): 16 KiB pages hold seven ~2 KB versions
+        # where 4 KiB pages hold one, so a bulk ingest writes about 40% fewer bytes.
+        # It must come before journal_mode, which writes the file header.
+        cursor.execute(f"PRAGMA page_size={SQLITE_PAGE_SIZE}")
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=60000")
+        # Checkpoints run in a background thread after write transactions (`_Checkpointer`), not
+        # inside the commit of whichever transaction crosses SQLite's 1,000-page threshold: a bulk
+        # ingest leaves gigabytes in the WAL, and copying and syncing them would hold the write lock.
+        cursor.execute("PRAGMA wal_autocheckpoint=0")
         cursor.close()
 
     @event.listens_for(engine, "begin")
@@ -71,6 +82,89 @@ def write_transaction(engine: Engine) -> Iterator[Connection]:
     finally:
         if sqlite:
             _SQLITE_WRITE_LOCK.release()
+    if sqlite:
+        _checkpointer(engine).poke()
+
+
+class _Checkpointer:
+    """Moves committed WAL content into an SQLite database file, in a thread of its own.
+
+    A PASSIVE checkpoint never blocks readers or the writer; what a reader still needs stays in the
+    WAL until the next one. Committed data is in the WAL either way (and replayed from it after a
+    crash), so durability does not change; the writer no longer waits for the copy and fsync.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = weakref.ref(engine)
+        self._wake = threading.Event()
+        threading.Thread(target=self._run, name="sqlite-checkpoint", daemon=True).start()
+
+    def poke(self) -> None:
+        self._wake.set()
+
+    def _run(self) -> None:
+        while True:
+            woken = self._wake.wait(timeout=60)
+            self._wake.clear()
+            engine = self._engine()
+            if engine is None:  # the engine is gone: so is the need
+                return
+            if woken:
+                checkpoint(engine)
+            del engine
+
+
+_CHECKPOINTERS: weakref.WeakKeyDictionary[Engine, _Checkpointer] = weakref.WeakKeyDictionary()
+_CHECKPOINTERS_LOCK = threading.Lock()
+
+
+def _checkpointer(engine: Engine) -> _Checkpointer:
+    with _CHECKPOINTERS_LOCK:
+        found = _CHECKPOINTERS.get(engine)
+        if found is None:
+            found = _CHECKPOINTERS[engine] = _Checkpointer(engine)
+        return found
+
+
+def checkpoint(engine: Engine) -> None:
+    """A PASSIVE WAL checkpoint on SQLite (nothing elsewhere); errors are left for the next one."""
+    if engine.dialect.name != "sqlite":
+        return
+    try:
+        raw = engine.raw_connection()
+        try:
+            raw.driver_connection.execute("PRAGMA wal_checkpoint(PASSIVE)")  # type: ignore[union-attr]
+        finally:
+            raw.close()
+    except Exception:  # a vanished data directory, a closed engine: the next checkpoint catches up
+        return
+
+
+@contextmanager
+def bulk_writes(conn: Connection) -> Iterator[None]:
+    """Settings for a large write inside a write transaction (an ingest).
+
+    SQLite: a 256 MiB page cache instead of 2 MiB, so the records' indexes, which a bulk insert
+    touches at random, stay in memory instead of being spilled to the WAL and read back; the
+    default comes back afterwards (and the memory with it). PostgreSQL: long values
+    (versions.data, ~2 KB of JSON, compressed by TOAST) are compressed with lz4 instead of pglz,
+    about twice as fast, where the server supports it (SET LOCAL: this transaction only).
+    """
+    if conn.dialect.name == "sqlite":
+        previous = conn.exec_driver_sql("PRAGMA cache_size").scalar()
+        conn.exec_driver_sql(f"PRAGMA cache_size=-{SQLITE_BULK_CACHE_KIB}")
+        try:
+            yield
+        finally:
+            conn.exec_driver_sql(f"PRAGMA cache_size={int(previous or -2000)}")
+        return
+    if conn.dialect.name == "postgresql":
+        lz4 = conn.exec_driver_sql(
+            "SELECT 'lz4' = ANY(enumvals) FROM pg_settings WHERE name = 'default_toast_compression'"
+        ).scalar()
+        if lz4:
+            conn.exec_driver_sql("SET LOCAL default_toast_compression = 'lz4'")
+    yield
 
 
 @contextmanager
