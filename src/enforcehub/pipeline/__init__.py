@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -19,29 +20,21 @@ from sqlalchemy.exc import IntegrityError
 
 from enforcehub.errors import EnforcehubError
 from enforcehub.intake.archive import ArchivedBlob
-from enforcehub.pipeline.normalise import (
-    ACT_DATE_CANDIDATES,
-    CONTENT,
-    COUNTERPARTY_CANDIDATES,
-    KEY,
-    content_hashes,
-    first_present,
-    stored_frame,
-)
+from enforcehub.pipeline import storing
 from enforcehub.pipeline.receipt import sign_receipt
 from enforcehub.pipeline.registries import Registries, load_registries, platform_refusal, registry_checks
 from enforcehub.standard.model import Dataset, Standard
 from enforcehub.store import records as record_store
 from enforcehub.store import submissions as submission_store
 from enforcehub.store.audit import append_audit
-from enforcehub.store.db import write_transaction
+from enforcehub.store.db import bulk_writes, write_transaction
 from enforcehub.validate.engine import DEFAULT_CHUNK_ROWS, ChunkResult, Validator, coalesce, dataset_of
 from enforcehub.validate.headers import is_known_header, map_headers
 from enforcehub.validate.report import Finding
 
 Policy = Literal["accept-valid-rows", "reject-submission"]
 Channel = Literal["api", "file", "platform", "relay"]
-REVOKED_STATUS = "03"  # record_status 撤销; other status code sets (complaint handling …) never revoke
+REVOKED_STATUS = storing.REVOKED_STATUS
 MAX_STORED_FINDINGS = 100_000
 ATTEMPTS = 3
 
@@ -227,34 +220,67 @@ def _store_submission(
     validator = Validator(
         dataset, header_map, standard=ctx.standard, max_errors=MAX_STORED_FINDINGS, extra_checks=checks
     )
-    counts = Counts()
-    entries: list[dict[str, Any]] = []
-    staged: list[ChunkResult] = []  # reject-submission: store only once the whole file is valid
-    for chunk in chunks:
-        result = validator.check(chunk)
-        _check_scope(ctx, principal, dataset, result, registries)
-        if request.policy == "reject-submission":
-            staged.append(result)
-        else:
-            entries += _store_valid_rows(
-                conn, ctx, submission_id, principal, request, dataset, result, counts
-            )
-    report = validator.finish()
-    if request.policy == "reject-submission" and report.valid:
-        for result in staged:
-            entries += _store_valid_rows(
-                conn, ctx, submission_id, principal, request, dataset, result, counts
-            )
-    counts.received = report.stats.rows
-    counts.rejected = report.stats.rows - counts.accepted
-    counts.errors, counts.warnings = report.stats.errors, report.stats.warnings
-    submission_store.insert_findings(
-        conn, rows=[_finding_row(submission_id, f) for f in report.errors + report.warnings]
+
+    def checked() -> Iterator[storing.Prepared]:
+        """Read, validate, scope-check and prepare chunks (in the prefetch worker thread)."""
+        for chunk in chunks:
+            result = validator.check(chunk)
+            _check_scope(ctx, principal, dataset, result, registries)
+            yield storing.prepare(ctx.standard, dataset, result)
+
+    lineage = storing.Lineage(
+        submission_id=submission_id,
+        principal=principal.name,
+        channel=request.channel,
+        source_system=request.source_system,
+        origin_hub=request.origin_hub or ctx.hub_id,
+        origin_submission=request.extra.get("origin_submission"),
     )
-    record_store.append_changes(conn, entries=entries, committed_at=now())
+    counts = Counts()
+    entries = storing.ChangeEntries()
+    staged: list[storing.Prepared] = []  # reject-submission: store only once the whole file is valid
+    with bulk_writes(conn):
+        with storing.Prefetch(checked()) as prepared_chunks:
+            for prepared in prepared_chunks:
+                if request.policy == "reject-submission":
+                    staged.append(prepared)
+                else:
+                    _store_prepared(conn, dataset, prepared, lineage, counts, entries)
+        report = validator.finish()
+        if request.policy == "reject-submission" and report.valid:
+            for prepared in staged:
+                _store_prepared(conn, dataset, prepared, lineage, counts, entries)
+        staged.clear()
+        counts.received = report.stats.rows
+        counts.rejected = report.stats.rows - counts.accepted
+        counts.errors, counts.warnings = report.stats.errors, report.stats.warnings
+        submission_store.insert_findings(
+            conn, rows=[_finding_row(submission_id, f) for f in report.errors + report.warnings]
+        )
+        record_store.append_changes(
+            conn, entries=entries.frame(dataset.name, submission_id), committed_at=now()
+        )
     submission_store.update_submission(
         conn, submission_id=submission_id, status="done", format=fmt, finished_at=now(), **counts.as_dict()
     )
+
+
+def _store_prepared(
+    conn: Connection,
+    dataset: Dataset,
+    prepared: storing.Prepared,
+    lineage: storing.Lineage,
+    counts: Counts,
+    entries: storing.ChangeEntries,
+) -> None:
+    """Store a chunk's valid rows (storing.store) and add up what it did."""
+    stored = storing.store(conn, dataset, prepared, lineage, now())
+    counts.accepted += prepared.accepted
+    counts.created += stored.created
+    counts.updated += stored.updated
+    counts.revoked += stored.revoked
+    counts.unchanged += stored.unchanged
+    entries.add(stored.entries)
 
 
 def _check_scope(
@@ -294,148 +320,6 @@ def _refuse_first(frame: pl.DataFrame, outside: pl.Expr, column: str, scope: str
         status=403,
         detail={"row": line, "field": column, "value": value, "scope": scope},
     )
-
-
-def _store_valid_rows(
-    conn: Connection,
-    ctx: HubContext,
-    submission_id: str,
-    principal: Principal,
-    request: SubmissionRequest,
-    dataset: Dataset,
-    result: ChunkResult,
-    counts: Counts,
-) -> list[dict[str, Any]]:
-    """Store a chunk's valid rows: new keys → records + version 1; changed content → version n+1;
-    identical content → nothing. Classification is a join on the chunk, so only new and changed rows
-    ever become Python objects."""
-    valid = result.frame.filter(result.row_valid)
-    if valid.height == 0:
-        return []
-    counts.accepted += valid.height
-    stored = stored_frame(ctx.standard, dataset, valid).unique(subset=[KEY], keep="last", maintain_order=True)
-    counts.unchanged += valid.height - stored.height  # earlier rows of a key repeated within the chunk
-    stored = stored.with_columns(
-        pl.Series("__hash", content_hashes(stored[CONTENT].to_list()), dtype=pl.Utf8),
-        *_summary_columns(dataset),
-    )
-    current = record_store.get_current(conn, dataset=dataset.name, keys=stored[KEY].to_list())
-    joined = stored.join(current, left_on=KEY, right_on="business_key", how="left", maintain_order="left")
-    new = joined.filter(pl.col("record_id").is_null())
-    changed = joined.filter(pl.col("record_id").is_not_null() & (pl.col("content_hash") != pl.col("__hash")))
-    counts.unchanged += joined.height - new.height - changed.height
-    stamp = now()
-    lineage = {
-        "submission_id": submission_id,
-        "principal": principal.name,
-        "channel": request.channel,
-        "source_system": request.source_system,
-        "origin_hub": request.origin_hub or ctx.hub_id,
-        "origin_submission": request.extra.get("origin_submission"),
-        "received_at": stamp,
-    }
-    summary = ["agency_uscc", "region", "counterparty_code", "act_date", "status"]
-    new_rows = new.select(KEY, CONTENT, "__hash", "__row__", *summary).to_dicts()
-    record_ids = record_store.insert_records(
-        conn,
-        rows=[
-            {
-                "dataset": dataset.name,
-                "business_key": r[KEY],
-                "version_no": 1,
-                "content_hash": r["__hash"],
-                "created_at": stamp,
-                "updated_at": stamp,
-                **{k: r[k] for k in summary},
-            }
-            for r in new_rows
-        ],
-    )
-    changed_rows = changed.select(
-        CONTENT, "__hash", "__row__", "record_id", "version_no", *summary
-    ).to_dicts()
-    version_rows = [
-        {
-            "record_id": rid,
-            "version_no": 1,
-            "content_hash": r["__hash"],
-            "data": r[CONTENT],
-            "status": r["status"],
-            "row": r["__row__"],
-            **lineage,
-        }
-        for rid, r in zip(record_ids, new_rows, strict=True)
-    ] + [
-        {
-            "record_id": r["record_id"],
-            "version_no": r["version_no"] + 1,
-            "content_hash": r["__hash"],
-            "data": r[CONTENT],
-            "status": r["status"],
-            "row": r["__row__"],
-            **lineage,
-        }
-        for r in changed_rows
-    ]
-    version_ids = record_store.insert_versions(conn, rows=version_rows)
-    record_store.update_current(
-        conn,
-        rows=[
-            {
-                "b_id": r["record_id"],
-                "b_version_no": r["version_no"] + 1,
-                "b_content_hash": r["__hash"],
-                "b_updated_at": stamp,
-                **{f"b_{k}": r[k] for k in summary},
-            }
-            for r in changed_rows
-        ],
-    )
-    entries = []
-    revocable = "status" in dataset.names and dataset.element("status").codeset == "record_status"
-    for vid, version, row in zip(version_ids, version_rows, [*new_rows, *changed_rows], strict=True):
-        if revocable and row["status"] == REVOKED_STATUS:
-            kind = "revoked"
-            counts.revoked += 1
-        elif version["version_no"] == 1:
-            kind = "created"
-            counts.created += 1
-        else:
-            kind = "updated"
-            counts.updated += 1
-        entries.append(
-            {
-                "dataset": dataset.name,
-                "record_id": version["record_id"],
-                "version_id": vid,
-                "kind": kind,
-                "region": row["region"],
-                "submission_id": submission_id,
-            }
-        )
-    return entries
-
-
-def _summary_columns(dataset: Dataset) -> list[pl.Expr]:
-    """The record's indexed columns: agency, region, counterparty code, act date, status."""
-    names = dataset.names
-    act = first_present(dataset, ACT_DATE_CANDIDATES)
-    parties = [pl.col(n) for n in COUNTERPARTY_CANDIDATES if n in names]
-
-    def column(name: str) -> pl.Expr:
-        return pl.col(name) if name in names else pl.lit(None, dtype=pl.Utf8)
-
-    return [
-        column("agency_uscc").alias("agency_uscc"),
-        column("region_code").alias("region"),
-        (pl.coalesce(parties) if parties else pl.lit(None, dtype=pl.Utf8)).alias("counterparty_code"),
-        (
-            pl.col(act).str.slice(0, 10).str.to_date("%Y-%m-%d", strict=False)
-            if act
-            else pl.lit(None, dtype=pl.Date)
-        ).alias("act_date"),
-        column("status").alias("status"),
-    ]
 
 
 def _finding_row(submission_id: str, finding: Finding) -> dict[str, Any]:

@@ -2,19 +2,26 @@
 
 Stored values are the standard's canonical ones: codes (not labels), ISO dates, amounts in the
 standard's unit (万元 already converted), booleans as true/false, multi-valued codes joined by ';'.
+
+The content is one JSON object per record: every element of the dataset in the standard's order,
+null when empty, compact (no spaces), non-ASCII characters as they are (UTF-8). Its content hash is
+BLAKE3 of those UTF-8 bytes, the first 128 bits as 32 lowercase hex digits (BLAKE3's output is
+extendable, so this equals BLAKE3 with a 16-byte output). Any BLAKE3 implementation reproduces it;
+here polars-hash computes it inside polars, without a Python call per row.
 """
 
 from __future__ import annotations
 
-import hashlib
-
 import polars as pl
+import polars_hash as plh
 
 from enforcehub.standard.model import Dataset, Standard
 from enforcehub.validate.columns import code_mapping, normalised, separators_class, typed
 
 KEY = "__key"
 CONTENT = "__content"
+HASH = "__hash"
+HASH_HEX_DIGITS = 32  # 128 bits: records.content_hash / versions.content_hash are String(32)
 ACT_DATE_CANDIDATES = ("decision_date", "inspection_time", "received_date", "start_date", "version_date")
 COUNTERPARTY_CANDIDATES = ("counterparty_uscc", "id_number", "counterparty_code")
 
@@ -61,18 +68,19 @@ def canonical_columns(standard: Standard, dataset: Dataset) -> list[pl.Expr]:
 
 
 def stored_frame(standard: Standard, dataset: Dataset, frame: pl.DataFrame) -> pl.DataFrame:
-    """Canonical values of valid rows plus __row__, the business key and the content JSON."""
+    """Canonical values of valid rows plus __row__, the business key, the content JSON and its hash."""
     canonical = frame.select(pl.col("__row__"), *canonical_columns(standard, dataset))
     names = list(dataset.names)
     return canonical.with_columns(
         pl.concat_str([pl.col(k).fill_null("") for k in dataset.key], separator="|").alias(KEY),
         pl.struct(names).struct.json_encode().alias(CONTENT),
-    )
+    ).with_columns(content_hash(CONTENT).alias(HASH))
 
 
-def content_hashes(contents: list[str]) -> list[str]:
-    """A stable 128-bit hash of each canonical JSON (polars' own hash is not stable across versions)."""
-    return [hashlib.blake2b(c.encode(), digest_size=16).hexdigest() for c in contents]
+def content_hash(column: str) -> pl.Expr:
+    """BLAKE3-128 of each string's UTF-8 bytes as 32 hex digits (stable across polars versions,
+    unlike polars' own hash)."""
+    return plh.col(column).chash.blake3().str.slice(0, HASH_HEX_DIGITS)
 
 
 def first_present(dataset: Dataset, candidates: tuple[str, ...]) -> str | None:
