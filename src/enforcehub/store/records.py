@@ -18,6 +18,7 @@ from sqlalchemy import Connection, Table, func, insert, select, update
 from enforcehub.store.schema import change_counter, changes, records, versions
 
 LOOKUP_BATCH = 50_000
+LONG_TEXT_BYTES = 256
 CURRENT_SCHEMA = {
     "business_key": pl.Utf8,
     "record_id": pl.Int64,
@@ -106,10 +107,10 @@ def _copy(conn: Connection, table: str, frame: pl.DataFrame) -> None:
 def _sqlite_frame(frame: pl.DataFrame) -> tuple[pl.DataFrame, list[str]]:
     """The frame as SQLite takes it, and a parameter marker per column.
 
-    Dates and times become text in SQLAlchemy's SQLite storage format. Strings go to the driver as
-    UTF-8 bytes and become TEXT again in SQL (`CAST(? AS TEXT)` reinterprets the bytes): a ~2 KB
-    JSON of Chinese text costs several microseconds to decode into a Python str and encode back,
-    a bytes object only a copy.
+    Dates and times become text in SQLAlchemy's SQLite storage format. Long strings (versions.data,
+    ~2 KB of JSON) go to the driver as UTF-8 bytes and become TEXT again in SQL (`CAST(? AS TEXT)`
+    reinterprets the bytes): decoding 2 KB of Chinese text into a Python str and encoding it back
+    costs several microseconds, a bytes object only a copy. Short strings are cheaper as str.
     """
     columns: list[pl.Expr] = []
     marks: list[str] = []
@@ -122,7 +123,7 @@ def _sqlite_frame(frame: pl.DataFrame) -> tuple[pl.DataFrame, list[str]]:
             column = column.dt.strftime("%Y-%m-%d %H:%M:%S.%6f")
         elif isinstance(dtype, pl.Date):
             column = column.dt.strftime("%Y-%m-%d")
-        elif dtype == pl.Utf8:
+        elif dtype == pl.Utf8 and _long_text(frame[name]):
             column, mark = column.cast(pl.Binary), "CAST(? AS TEXT)"
         columns.append(column.alias(name))
         marks.append(mark)
@@ -162,6 +163,12 @@ def _sqlite_column(values: list[Any]) -> list[Any]:
     if dt.date in kinds:
         return [v.isoformat() if v is not None else None for v in values]
     return values
+
+
+def _long_text(column: pl.Series) -> bool:
+    """Strings long enough (256 bytes on average) that passing them as bytes pays off."""
+    mean = column.str.len_bytes().mean()
+    return isinstance(mean, int | float) and mean >= LONG_TEXT_BYTES
 
 
 def update_current(conn: Connection, frame: pl.DataFrame) -> None:
