@@ -12,6 +12,7 @@ from typing import Any
 import polars as pl
 import pytest
 from sqlalchemy import Engine, select
+from sqlalchemy.exc import IntegrityError
 
 from enforcehub.intake.archive import archive_bytes
 from enforcehub.pipeline import HubContext, Principal, SubmissionRequest, ingest
@@ -160,3 +161,15 @@ def test_prefetch_stops_its_worker_when_the_consumer_fails() -> None:
                 raise RuntimeError("the database said no")
     assert closed.is_set()
     assert len(produced) <= 6  # one item ahead, not the whole source
+
+
+def test_a_duplicate_key_is_sqlalchemys_integrity_error(engine: Engine) -> None:
+    """The pipeline retries on IntegrityError (a concurrent writer of the same new key), also when the
+    rows went through the driver (COPY, executemany) rather than conn.execute."""
+    stamp = dt.datetime(2026, 1, 2, tzinfo=dt.UTC)
+    row = {"dataset": "x", "business_key": "k", "version_no": 1, "content_hash": "h"}
+    frame = pl.DataFrame([{"id": 1, **row, "created_at": stamp, "updated_at": stamp}])
+    with write_transaction(engine) as conn:
+        record_store.insert_frame(conn, records, frame)
+    with pytest.raises(IntegrityError), write_transaction(engine) as conn:
+        record_store.insert_frame(conn, records, frame.with_columns(pl.lit(2).alias("id")))

@@ -10,10 +10,13 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import polars as pl
 from sqlalchemy import Connection, Table, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
 from enforcehub.store.schema import change_counter, changes, records, versions
 
@@ -32,6 +35,19 @@ SUMMARY = ("agency_uscc", "region", "counterparty_code", "act_date", "status")
 def _cursor(conn: Connection) -> Any:
     """The DB-API cursor under the SQLAlchemy connection (same transaction)."""
     return conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+
+
+@contextmanager
+def _integrity(conn: Connection, statement: str) -> Iterator[None]:
+    """Driver-level writes raise SQLAlchemy's IntegrityError on a constraint violation, like
+    conn.execute would: a concurrent writer of the same new key makes the pipeline retry."""
+    dbapi = conn.dialect.dbapi
+    try:
+        yield
+    except Exception as exc:
+        if dbapi is not None and isinstance(exc, dbapi.IntegrityError):
+            raise IntegrityError(statement, None, exc) from exc
+        raise
 
 
 def get_current(conn: Connection, *, dataset: str, keys: pl.Series) -> pl.DataFrame:
@@ -89,9 +105,9 @@ def insert_frame(conn: Connection, table: Table, frame: pl.DataFrame) -> None:
         return
     frame, marks = _sqlite_frame(frame)
     names = ", ".join(f'"{c}"' for c in frame.columns)
-    _cursor(conn).executemany(
-        f'INSERT INTO "{table.name}" ({names}) VALUES ({", ".join(marks)})', frame.iter_rows()
-    )
+    statement = f'INSERT INTO "{table.name}" ({names}) VALUES ({", ".join(marks)})'
+    with _integrity(conn, statement):
+        _cursor(conn).executemany(statement, frame.iter_rows())
 
 
 def _copy(conn: Connection, table: str, frame: pl.DataFrame) -> None:
@@ -100,7 +116,8 @@ def _copy(conn: Connection, table: str, frame: pl.DataFrame) -> None:
     buffer = io.BytesIO()
     frame.write_csv(buffer, include_header=False)
     names = ", ".join(f'"{c}"' for c in frame.columns)
-    with _cursor(conn).copy(f'COPY "{table}" ({names}) FROM STDIN WITH (FORMAT csv)') as copy:
+    statement = f'COPY "{table}" ({names}) FROM STDIN WITH (FORMAT csv)'
+    with _integrity(conn, statement), _cursor(conn).copy(statement) as copy:
         copy.write(buffer.getbuffer())
 
 
@@ -140,13 +157,15 @@ def bulk_insert(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> N
         marks = ", ".join("?" for _ in columns)
         statement = f'INSERT INTO "{table.name}" ({", ".join(columns)}) VALUES ({marks})'
         values = zip(*(_sqlite_column([row[c] for row in rows]) for c in columns), strict=True)
-        _cursor(conn).executemany(statement, values)
+        with _integrity(conn, statement):
+            _cursor(conn).executemany(statement, values)
         return
     if conn.dialect.name != "postgresql":
         conn.execute(insert(table), rows)
         return
     names = ", ".join(f'"{c}"' for c in columns)
-    with _cursor(conn).copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy:
+    statement = f'COPY "{table.name}" ({names}) FROM STDIN'
+    with _integrity(conn, statement), _cursor(conn).copy(statement) as copy:
         for row in rows:
             copy.write_row([row[c] for c in columns])
 
@@ -188,11 +207,15 @@ def update_current(conn: Connection, frame: pl.DataFrame) -> None:
         cursor.execute("TRUNCATE _record_updates")
         _copy(conn, "_record_updates", frame)
         assignments = ", ".join(f'"{c}" = u."{c}"' for c in columns)
-        cursor.execute(f"UPDATE records SET {assignments} FROM _record_updates u WHERE records.id = u.id")
+        statement = f"UPDATE records SET {assignments} FROM _record_updates u WHERE records.id = u.id"
+        with _integrity(conn, statement):
+            cursor.execute(statement)
         return
     values, marks = _sqlite_frame(frame.select(*columns, "id"))
     assignments = ", ".join(f'"{c}" = {mark}' for c, mark in zip(columns, marks, strict=False))
-    _cursor(conn).executemany(f"UPDATE records SET {assignments} WHERE id = ?", values.iter_rows())
+    statement = f"UPDATE records SET {assignments} WHERE id = ?"
+    with _integrity(conn, statement):
+        _cursor(conn).executemany(statement, values.iter_rows())
 
 
 def append_changes(conn: Connection, *, entries: pl.DataFrame, committed_at: dt.datetime) -> int:
