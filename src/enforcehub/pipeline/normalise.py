@@ -22,6 +22,7 @@ KEY = "__key"
 CONTENT = "__content"
 HASH = "__hash"
 HASH_HEX_DIGITS = 32  # 128 bits: records.content_hash / versions.content_hash are String(32)
+SPLIT_ROWS = 10_000
 ACT_DATE_CANDIDATES = ("decision_date", "inspection_time", "received_date", "start_date", "version_date")
 COUNTERPARTY_CANDIDATES = ("counterparty_uscc", "id_number", "counterparty_code")
 
@@ -69,12 +70,21 @@ def canonical_columns(standard: Standard, dataset: Dataset) -> list[pl.Expr]:
 
 def stored_frame(standard: Standard, dataset: Dataset, frame: pl.DataFrame) -> pl.DataFrame:
     """Canonical values of valid rows plus __row__, the business key, the content JSON and its hash."""
-    canonical = frame.select(pl.col("__row__"), *canonical_columns(standard, dataset))
     names = list(dataset.names)
-    return canonical.with_columns(
-        pl.concat_str([pl.col(k).fill_null("") for k in dataset.key], separator="|").alias(KEY),
-        pl.struct(names).struct.json_encode().alias(CONTENT),
-    ).with_columns(content_hash(CONTENT).alias(HASH))
+    stored = (
+        frame.lazy()
+        .select(pl.col("__row__"), *canonical_columns(standard, dataset))
+        .with_columns(
+            pl.concat_str([pl.col(k).fill_null("") for k in dataset.key], separator="|").alias(KEY),
+            pl.struct(names).struct.json_encode().alias(CONTENT),
+        )
+        .with_columns(content_hash(CONTENT).alias(HASH))
+    )
+    if frame.height < SPLIT_ROWS:
+        return stored.collect()
+    # JSON encoding and hashing run on one thread per column: two halves use both cores.
+    half = frame.height // 2
+    return pl.concat(pl.collect_all([stored.slice(0, half), stored.slice(half)]), rechunk=False)
 
 
 def content_hash(column: str) -> pl.Expr:
