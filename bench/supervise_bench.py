@@ -119,9 +119,13 @@ def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     results = [run(args.rows, None)]
     if args.pg_url:
-        from tests.servers import fresh_pg_database
+        from tests.servers import drop_pg_database, fresh_pg_database
 
-        results.append(run(args.rows, fresh_pg_database(args.pg_url)))
+        url = fresh_pg_database(args.pg_url)
+        try:
+            results.append(run(args.rows, url))
+        finally:
+            drop_pg_database(url)
     report = {"machine": f"{platform.machine()} {platform.processor()}".strip(), "results": results}
     path = OUT / f"supervise-{args.rows}.json"
     path.write_text(json.dumps(report, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")

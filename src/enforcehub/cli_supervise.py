@@ -115,6 +115,10 @@ def alerts_list(
         str | None, typer.Option("--city", help="A city's code (440100), 440000 for province-wide.")
     ] = None,
     agency: Annotated[str | None, typer.Option("--agency", help="An agency's USCC.")] = None,
+    region: Annotated[
+        str | None,
+        typer.Option("--region", help="Records in this division: 4401 (a city), 440106 (a district)."),
+    ] = None,
     dataset: Annotated[str | None, typer.Option("--dataset", help="penalty, coercion, inspection …")] = None,
     record: Annotated[int | None, typer.Option("--record", help="Alerts about this record id.")] = None,
     limit: Annotated[int, typer.Option("--limit", help="Alerts shown at most (newest first).")] = 50,
@@ -122,7 +126,7 @@ def alerts_list(
     output_format: Format = "text",
     data: Data = None,
 ) -> None:
-    """Alerts, newest first, filtered by rule, status, city, agency, dataset or record."""
+    """Alerts, newest first, filtered by rule, status, city, region, agency, dataset or record."""
     from enforcehub.store.supervision import AlertFilter
     from enforcehub.supervise.alerts import list_alerts
 
@@ -140,6 +144,7 @@ def alerts_list(
         agency_uscc=agency.upper() if agency else None,
         dataset=dataset,
         record_id=record,
+        region_prefix=region,
     )
     total, rows = list_alerts(_engine(data), where, limit=max(1, min(limit, 10_000)), offset=max(0, offset))
     if output_format == "json":

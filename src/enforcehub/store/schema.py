@@ -355,6 +355,7 @@ alerts = Table(
     Column("record_keys", Text, nullable=False),  # JSON list of their business keys
     Column("record_count", Integer, nullable=False),
     Column("agency_uscc", String(18)),
+    Column("region", String(6)),  # the records' division; their city, or 440000, when they differ
     Column("city", String(6)),  # 440000 for alerts spanning cities
     Column("act_date", Date),  # the earliest act date of its records
     Column("detail", Text, nullable=False),  # JSON: what the rule saw

@@ -383,6 +383,7 @@ class AlertFilter:
     agency_uscc: str | None = None
     dataset: str | None = None
     record_id: int | None = None
+    region_prefix: str | None = None  # a supervisor's scope: 4401 (Guangzhou), 440106 (a district)
 
 
 def alert_states(conn: Connection, rules: Sequence[str]) -> pl.DataFrame:
@@ -434,6 +435,8 @@ def list_alerts(
         value = getattr(where, name)
         if value is not None:
             conditions.append(t[name] == value)
+    if where.region_prefix:
+        conditions.append(t.region.startswith(where.region_prefix, autoescape=True))
     if where.record_id is not None:
         # one-record alerts by their column; group alerts by their compact JSON list of ids
         wanted = str(int(where.record_id))

@@ -198,6 +198,7 @@ def _reconcile(
             "record_keys": json.dumps(keys, ensure_ascii=False),
             "record_count": len(ids),
             "agency_uscc": row["agency_uscc"],
+            "region": row["region"],
             "city": row["city"],
             "act_date": row["act_date"],
             "detail": row["detail"],

@@ -32,6 +32,7 @@ DETECTION_SCHEMA: dict[str, pl.DataType] = {
     "record_ids": pl.List(pl.Int64()),
     "record_keys": pl.List(pl.Utf8()),
     "agency_uscc": pl.Utf8(),
+    "region": pl.Utf8(),
     "city": pl.Utf8(),
     "act_date": pl.Date(),
     "detail": pl.Utf8(),
@@ -57,6 +58,7 @@ def _one_record(hits: pl.DataFrame, rule: Rule, detail: pl.Expr) -> pl.DataFrame
         pl.concat_list(pl.col("record_id")).alias("record_ids"),
         pl.concat_list(pl.col("business_key")).alias("record_keys"),
         "agency_uscc",
+        "region",
         "city",
         "act_date",
         detail.alias("detail"),
@@ -179,7 +181,7 @@ def distinct_agencies_in_window(rule: Rule, frame: pl.DataFrame, context: Contex
             & pl.col("act_date").is_not_null()
             & pl.col("agency_uscc").is_not_null()
         )
-        .select("record_id", "business_key", "counterparty_code", "agency_uscc", "city", "act_date")
+        .select("record_id", "business_key", "counterparty_code", "agency_uscc", "region", "city", "act_date")
         .sort("counterparty_code", "act_date", "record_id")
     )
     if not inspections.height:
@@ -223,6 +225,7 @@ def distinct_agencies_in_window(rule: Rule, frame: pl.DataFrame, context: Contex
         pl.col("act_date").max().alias("last"),
         pl.col("agency_uscc").unique().sort().alias("agencies"),
         pl.col("city").unique().sort().alias("cities"),
+        pl.col("region").unique().sort().alias("regions"),
     )
     detail = pl.struct(
         pl.col("counterparty_code"),
@@ -241,13 +244,16 @@ def distinct_agencies_in_window(rule: Rule, frame: pl.DataFrame, context: Contex
         "record_ids",
         "record_keys",
         pl.lit(None, dtype=pl.Utf8).alias("agency_uscc"),
-        pl.when(pl.col("cities").list.len() == 1)
-        .then(pl.col("cities").list.first())
-        .otherwise(pl.lit(PROVINCE))
-        .alias("city"),
+        _common("regions", _common("cities", pl.lit(PROVINCE))).alias("region"),
+        _common("cities", pl.lit(PROVINCE)).alias("city"),
         pl.col("first").alias("act_date"),
         detail.alias("detail"),
     ).cast(DETECTION_SCHEMA)  # type: ignore[arg-type]
+
+
+def _common(column: str, otherwise: pl.Expr) -> pl.Expr:
+    """The one value of a list column when all members share it, else `otherwise`."""
+    return pl.when(pl.col(column).list.len() == 1).then(pl.col(column).list.first()).otherwise(otherwise)
 
 
 def _group_key(values: list[str | None]) -> str:
@@ -259,8 +265,9 @@ def group_spread(rule: Rule, frame: pl.DataFrame, context: Context) -> pl.DataFr
     p = rule.parameters
     group = [str(c) for c in p["group_by"]]
     unit = str(p["compare"])
+    extra = [c for c in ("region", "city") if c != unit and c not in group]
     decisions = frame.filter(where_expr(rule) & pl.col(unit).is_not_null()).select(
-        "record_id", "business_key", "act_date", "fine_cents", unit, *[c for c in group if c != unit]
+        "record_id", "business_key", "act_date", "fine_cents", unit, *[c for c in group if c != unit], *extra
     )
     units = (
         decisions.group_by([*group, unit])
@@ -300,6 +307,8 @@ def group_spread(rule: Rule, frame: pl.DataFrame, context: Context) -> pl.DataFr
             pl.col("record_id").alias("record_ids"),
             pl.col("business_key").alias("record_keys"),
             pl.col("act_date").min().alias("act_date"),
+            pl.col("region").unique().sort().alias("regions"),
+            pl.col("city").unique().sort().alias("cities"),
         )
     )
     found = summary.join(members, on=group, how="inner", nulls_equal=True)
@@ -323,7 +332,8 @@ def group_spread(rule: Rule, frame: pl.DataFrame, context: Context) -> pl.DataFr
         "record_ids",
         "record_keys",
         pl.lit(None, dtype=pl.Utf8).alias("agency_uscc"),
-        pl.lit(PROVINCE).alias("city") if unit == "city" else pl.lit(None, dtype=pl.Utf8).alias("city"),
+        _common("regions", _common("cities", pl.lit(PROVINCE))).alias("region"),
+        _common("cities", pl.lit(PROVINCE)).alias("city"),
         "act_date",
         detail.alias("detail"),
     ).cast(DETECTION_SCHEMA)  # type: ignore[arg-type]

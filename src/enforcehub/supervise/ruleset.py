@@ -285,7 +285,7 @@ KIND_COLUMNS: dict[str, tuple[str, ...]] = {
     "distinct-agencies-in-window": ("counterparty_code",),
     "group-spread": ("fine_cents",),
 }
-BASE_COLUMNS = ("record_id", "business_key", "agency_uscc", "city", "act_date")
+BASE_COLUMNS = ("record_id", "business_key", "agency_uscc", "region", "city", "act_date")
 
 
 def rule_columns(rule: Rule) -> set[str]:

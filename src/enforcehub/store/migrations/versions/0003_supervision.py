@@ -2,7 +2,7 @@
 
 Revision ID: 0003
 Revises: 0002
-Create Date: 2026-11-27 02:21:10.166881
+Create Date: 2026-11-27 02:51:46.180430
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ def upgrade() -> None:
         sa.Column("record_keys", sa.Text(), nullable=False),
         sa.Column("record_count", sa.Integer(), nullable=False),
         sa.Column("agency_uscc", sa.String(length=18), nullable=True),
+        sa.Column("region", sa.String(length=6), nullable=True),
         sa.Column("city", sa.String(length=6), nullable=True),
         sa.Column("act_date", sa.Date(), nullable=True),
         sa.Column("detail", sa.Text(), nullable=False),
