@@ -14,9 +14,10 @@ from collections.abc import Mapping
 from typing import Any
 
 import polars as pl
-from sqlalchemy import Connection
+from sqlalchemy import Connection, select
 
-from enforcehub.store.supervision import read_facts
+from enforcehub.store.schema import supervision_facts
+from enforcehub.store.supervision import FACT_SCHEMA, _copy_frame, _frame
 from enforcehub.supervise.calendar import (
     FIRST_OFFICIAL_YEAR,
     LAST_OFFICIAL_YEAR,
@@ -24,7 +25,7 @@ from enforcehub.supervise.calendar import (
     working_days_between,
 )
 from enforcehub.supervise.facts import ACTION_DATASETS
-from enforcehub.supervise.pages.common import DATASET_TITLES, city_label, months, scoped, today
+from enforcehub.supervise.pages.common import DATASET_TITLES, city_label, months, today
 from enforcehub.supervise.view import Card, Chart, Column, Page, Scope, TableView, page
 
 PUBLICITY_WORKING_DAYS = 7
@@ -73,6 +74,21 @@ def _as_of(params: Mapping[str, str]) -> dt.date:
         return dt.date.fromisoformat(text)
     except ValueError:
         raise ValueError(f"as_of is not a date (YYYY-MM-DD): {text!r}") from None
+
+
+def read_period(conn: Connection, scope: Scope, month_from: str, month_to: str) -> pl.DataFrame:
+    """The facts (COLUMNS) of the action records of the months in scope, filtered in SQL (index
+    dataset, city, act_month); read with COPY on PostgreSQL like store.supervision.read_facts."""
+    t = supervision_facts.c
+    query = select(*(t[n] for n in COLUMNS)).where(
+        t.dataset.in_(list(ACTION_DATASETS)), t.act_month >= month_from, t.act_month <= month_to
+    )
+    if scope.region_prefix is not None:
+        query = query.where(t.region.startswith(scope.region_prefix, autoescape=True))
+    schema = {n: FACT_SCHEMA[n] for n in COLUMNS}
+    if conn.dialect.name == "postgresql":
+        return _copy_frame(conn, query, schema)
+    return _frame(list(conn.execute(query).cursor.fetchall()), schema)
 
 
 def measures(facts: pl.DataFrame, as_of: dt.date) -> pl.DataFrame:
@@ -157,8 +173,7 @@ def timeliness(conn: Connection, scope: Scope, params: Mapping[str, str]) -> Pag
     month_from, month_to = months(params, default_months=12)
     as_of = _as_of(params)
     en = scope.lang == "en"
-    facts = scoped(read_facts(conn, columns=list(COLUMNS), datasets=list(ACTION_DATASETS)), scope)
-    facts = facts.filter(pl.col("act_month").is_between(pl.lit(month_from), pl.lit(month_to)))
+    facts = read_period(conn, scope, month_from, month_to)
     frame = measures(facts, as_of)
     late_reports, reportable = _count(frame, "reported_late")
     late_publicity, to_publish = _count(frame, "publicized_late")
