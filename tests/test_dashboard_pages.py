@@ -71,8 +71,11 @@ def hub(tmp_path_factory: pytest.TempPathFactory, planted: Path, dirty_province:
     """Reference data and coercion/inspection (with planted cases) from a province-wide key; dirty
     penalties split by city: Guangzhou's through a Guangzhou key, the rest through a Shenzhen key; then
     the clean penalties with the planted cases from the province-wide key."""
-    province = planted
-    settings = Settings(data_dir=tmp_path_factory.mktemp("dash") / "hub")
+    return _fill(Settings(data_dir=tmp_path_factory.mktemp("dash") / "hub"), planted, dirty_province)
+
+
+def _fill(settings: Settings, province: Path, dirty_province: Path) -> dict[str, Any]:
+    planted = province
     engine = make_engine(settings)
     migrate(settings, engine)
     ctx = HubContext(engine, standard(), "test-hub", settings.region, settings.signing_secret)
@@ -429,3 +432,25 @@ def test_pages_render_as_html_and_every_table_as_xlsx(hub: dict[str, Any], slug:
                 .to_python()
             )
             assert len(sheet) >= len(table.rows)
+
+
+def test_pages_on_postgresql_give_the_same_figures(
+    hub: dict[str, Any], pg_database: str, planted: Path, dirty_province: Path, tmp_path: Path
+) -> None:
+    pg = _fill(Settings(data_dir=tmp_path / "hub", database_url=pg_database), planted, dirty_province)
+    try:
+        for slug, params in (
+            ("quality", MONTHS),
+            ("timeliness", {**MONTHS, "as_of": AS_OF.isoformat()}),
+            ("submissions", {}),
+        ):
+            for scope in (PROVINCE, GUANGZHOU):
+                here, there = build(hub, slug, scope, **params), build(pg, slug, scope, **params)
+                assert [(c.label_en, c.value, c.hint) for c in here.cards] == [
+                    (c.label_en, c.value, c.hint) for c in there.cards
+                ], (slug, scope)
+                for table in here.tables:
+                    other = there.table(table.id)
+                    assert other is not None and len(other.rows) == len(table.rows), (slug, table.id)
+    finally:
+        pg["ctx"].engine.dispose()
