@@ -8,6 +8,7 @@ import datetime as dt
 import functools
 import io
 import json
+import tempfile
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -27,13 +28,14 @@ from enforcehub.supervise.facts import refresh_facts
 from enforcehub.supervise.view import PAGES, Page, Scope, load_pages
 
 REFERENCE = ("law", "matter", "agency", "officer", "counterparty")
+ARCHIVE = Path(tempfile.mkdtemp(prefix="enforcehub-test-archive-"))
 PROVINCE = Scope("province", "supervisor", None)
 GUANGZHOU = Scope("gz", "supervisor", "4401")
 MONTHS = {"month_from": "2000-01", "month_to": "2099-12"}
 
 
 def _ingest(ctx: HubContext, dataset: str, body: bytes, who: Principal, name: str) -> dict[str, Any]:
-    blob = archive_bytes(Path(str(ctx.engine.url.database)).parent / "archive", body)
+    blob = archive_bytes(ARCHIVE, body)  # not beside the database: on PostgreSQL that is a name
     return ingest(ctx, SubmissionRequest(dataset=dataset, blob=blob, fmt="csv", filename=name), who)
 
 

@@ -48,6 +48,9 @@ FILTER_TITLES = {
     "code": ("统一社会信用代码或身份证号", "USCC or ID number"),
     "dataset": ("数据集", "Dataset"),
     "page": ("页码", "Page"),
+    "bucket": ("统计粒度（month/week）", "Bucket (month/week)"),
+    "week_to": ("周截止日", "Week ending"),
+    "as_of": ("截至日期", "As of"),
 }
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
