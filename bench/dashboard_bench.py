@@ -198,7 +198,14 @@ def _populate(ctx: Any, records: int, agencies: pl.DataFrame, seed: int = 1) -> 
         rollups = rollups.group_by(list(store.ROLLUP_KEY)).agg(pl.col(m).sum() for m in store.ROLLUP_MEASURES)
         samples.append(
             chunk.sample(max(1, size // 300), seed=seed + start).select(
-                "record_id", "business_key", "agency_uscc", "region", "city", "act_date", "dataset"
+                "record_id",
+                "business_key",
+                "agency_uscc",
+                "region",
+                "city",
+                "act_date",
+                "dataset",
+                "counterparty_code",
             )
         )
         print(f"  facts {start - 1_000_000_000 + size:,}/{records:,}  {time.perf_counter() - started:.0f} s")
@@ -239,7 +246,7 @@ def _populate(ctx: Any, records: int, agencies: pl.DataFrame, seed: int = 1) -> 
             "closed_by": "bench" if n % 3 == 0 else None,
             "closed_at": now if n % 3 == 0 else None,
         }
-        for n, (rid, key, agency, _region, city, act, ds) in enumerate(picked.iter_rows())
+        for n, (rid, key, agency, _region, city, act, ds, _party) in enumerate(picked.iter_rows())
     ]
     for row in alert_rows:
         if "region" in {c.name for c in alerts.columns}:
@@ -312,8 +319,8 @@ def _populate(ctx: Any, records: int, agencies: pl.DataFrame, seed: int = 1) -> 
         "submissions": count,
         "findings": len(finding_rows),
         "admin_key": admin_key,
-        "entity_code": str(picked["agency_uscc"][0]),
-        "counterparty": "9144000000000000001",
+        # the entity page looks a counterparty up in `records` (only the registries at scale)
+        "entity_code": str(picked["counterparty_code"][0]),
         "alert_id": "1",
     }
 
