@@ -231,7 +231,8 @@ def read_action_changes(
     ).cursor.fetchall()
     more = len(found) == limit
     last = int(found[-1][0]) if found else until
-    wanted = [row for row in found if row[1] in set(datasets)]
+    kept = set(datasets)
+    wanted = [row for row in found if row[1] in kept]
     by_version: dict[int, tuple[Any, ...]] = {}
     postgres = conn.dialect.name == "postgresql"
     for chunk in _chunks(conn, [int(r[3]) for r in wanted]):

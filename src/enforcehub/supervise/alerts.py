@@ -30,9 +30,10 @@ from sqlalchemy import Connection, Engine
 
 from enforcehub.errors import EnforcehubError
 from enforcehub.standard.model import Standard
+from enforcehub.store import consumers as consumer_store
 from enforcehub.store import supervision as store
 from enforcehub.store.db import read_transaction, write_transaction
-from enforcehub.supervise.facts import FactsRefresh, refresh_facts
+from enforcehub.supervise.facts import CONSUMER, FactsRefresh, refresh_facts
 from enforcehub.supervise.kinds import DETECTION_SCHEMA, Context, detect
 from enforcehub.supervise.ruleset import Rule, load_rules, rule_columns, rule_frame
 
@@ -162,6 +163,8 @@ def evaluate_alerts(
     found = detections(chosen, facts, Context(as_of=day, officers=officers))
     outcomes: list[RuleOutcome] = []
     with write_transaction(engine) as conn:
+        # One reconciliation at a time (PostgreSQL; SQLite has one writer): the consumer row as the lock.
+        consumer_store.get_consumer(conn, CONSUMER, for_update=True)
         states = store.alert_states(conn, [r.id for r in chosen])
         for rule in chosen:
             frame, seconds = found[rule.id]

@@ -442,7 +442,8 @@ def apply_changes(conn: Connection, page: pl.DataFrame, *, separators: str) -> i
     old = store.read_facts(conn, record_ids=ids)
     known = old.select("record_id", "first_received_at")
     v1_in_page = set(page.filter(pl.col("_version") == 1)["_record_id"].to_list())
-    missing = [i for i in ids if i not in v1_in_page and i not in set(known["record_id"].to_list())]
+    kept = set(known["record_id"].to_list())
+    missing = [i for i in ids if i not in v1_in_page and i not in kept]
     if missing:
         found = store.first_receipts(conn, missing)
         extra = pl.DataFrame(
