@@ -363,3 +363,21 @@ def test_serve_refuses_a_bad_setting_with_a_clear_error(tmp_path: Path) -> None:
     tail = message.split("---- last lines of", 1)[1]
     assert any(word in tail.lower() for word in ("region", "999999", "区划")), tail
     assert "Traceback" not in tail
+
+
+def test_migrations_create_exactly_the_schema(tmp_path: Path) -> None:
+    """The Alembic chain and store/schema.py describe the same database (no drift either way)."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+
+    from enforcehub.settings import Settings
+    from enforcehub.store.db import make_engine, migrate
+    from enforcehub.store.schema import metadata
+
+    settings = Settings(data_dir=tmp_path)
+    engine = make_engine(settings)
+    migrate(settings, engine)
+    with engine.connect() as conn:
+        diffs = compare_metadata(MigrationContext.configure(conn), metadata)
+    engine.dispose()
+    assert diffs == []

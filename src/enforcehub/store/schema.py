@@ -80,6 +80,8 @@ submissions = Table(
     Column("signature", String(128)),
     Index(None, "sha256", "dataset"),
     Index(None, "status"),
+    Index(None, "received_at", "id"),  # the newest-first listing
+    Index(None, "principal_id", "received_at"),  # an agency's own submissions
 )
 
 findings = Table(
@@ -171,6 +173,8 @@ audit_log = Table(
     Column("detail", Text),
     Column("prev_hash", String(64), nullable=False),
     Column("hash", String(64), nullable=False),
+    Index(None, "action", "id"),  # the audit API's filters, paged by id
+    Index(None, "principal", "id"),
 )
 
 # --- sharing (report once, use many): consumers, their webhook messages, the publicity table --------
