@@ -68,13 +68,17 @@ def get_current(conn: Connection, *, dataset: str, keys: pl.Series) -> pl.DataFr
                 " WHERE dataset = %s AND business_key = ANY(%s)",
                 (dataset, batch),
             )
+            found.extend(cursor.fetchall())
         else:
+            # One JSON value for the whole batch: the driver releases and retakes the GIL for every
+            # row it steps through, and with the validating worker thread holding it, each retake
+            # can wait a whole switch interval.
             cursor.execute(
-                "SELECT business_key, id, version_no, content_hash FROM records"
-                " WHERE dataset = ? AND business_key IN (SELECT value FROM json_each(?))",
+                "SELECT json_group_array(json_array(business_key, id, version_no, content_hash))"
+                " FROM records WHERE dataset = ? AND business_key IN (SELECT value FROM json_each(?))",
                 (dataset, json.dumps(batch, ensure_ascii=False)),
             )
-        found.extend(cursor.fetchall())
+            found.extend(tuple(row) for row in json.loads(cursor.fetchone()[0] or "[]"))
     return pl.DataFrame(found, schema=CURRENT_SCHEMA, orient="row")
 
 
