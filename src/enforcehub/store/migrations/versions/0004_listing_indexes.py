@@ -7,7 +7,6 @@ Create Date: 2026-11-27 03:27:46.834586
 
 from __future__ import annotations
 
-import sqlalchemy as sa
 from alembic import op
 
 revision = "0004"
