@@ -28,7 +28,8 @@ Per database (SQLite, then PostgreSQL in a throwaway scripts/pg.sh cluster unles
                `publicity` consumer (the fifth built-in profile) until caught up.
   5. webhook — the supervision facts are caught up in this process first (the upkeep thread would
                otherwise replay the whole log into them while we measure; not this benchmark's
-               figure). A hub with ENFORCEHUB_WORKER=true (upkeep and delivery) and the loopback
+               figure; on SQLite the WAL is truncated between steps, see docs/benchmarks.md).
+               A hub with ENFORCEHUB_WORKER=true (upkeep and delivery) and the loopback
                allowed; `bench-hook` (profile supervision-platform, mode webhook, batch size 1000)
                registered over the admin API to a receiver in this process (ThreadingHTTPServer,
                every request verified with standardwebhooks.Webhook(secret).verify). Timed from the
@@ -495,13 +496,17 @@ class Local:
         from enforcehub.store.db import write_transaction
         from enforcehub.store.schema import feed_events
 
-        if names:
-            with write_transaction(self.engine) as conn:
-                conn.execute(delete(feed_events).where(feed_events.c.consumer.in_(names)))
+        with write_transaction(self.engine) as conn:
+            conn.execute(delete(feed_events).where(feed_events.c.consumer.in_(names)))
         if self.engine.dialect.name == "postgresql":  # the space becomes reusable by the table
             with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
                 conn.execute(text("VACUUM feed_events"))
-        else:
+        self.truncate_wal()
+
+    def truncate_wal(self) -> None:
+        """SQLite: a TRUNCATE checkpoint between steps. Back-to-back write transactions let the WAL
+        grow without bound (21 GB after the publicity refresh at 1M changes, docs/benchmarks.md)."""
+        if self.engine.dialect.name == "sqlite":
             with self.engine.connect() as conn:
                 conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
 
@@ -739,7 +744,7 @@ def _run_backend(
             )
             keys[name] = made["key"]
         local = Local.open(data, database_url)
-        local.drop_cached_events(())  # SQLite: a TRUNCATE checkpoint: the ingest's GBs of WAL go
+        local.truncate_wal()  # the ingest's WAL
         by_dataset = local.changes_by_dataset()
         result["changes_by_dataset"] = by_dataset
         covered = {n: sum(by_dataset.get(d, 0) for d in local.datasets(n)) for n in (*FEEDS, "publicity")}
@@ -785,6 +790,7 @@ def _run_backend(
                 "entries": entries,
             }
             log(f"{label}: refresh_publicity {seconds:.1f} s, {entries} entries")
+            local.truncate_wal()
             result["project"] = projected
             result["warm"] = warm
             result["read_peak_mb"] = _peak_mb(hub.pid)
@@ -809,6 +815,7 @@ def _run_backend(
         except Exception as exc:  # the supervision package is someone else's work in progress
             result["supervision_facts"] = {"error": f"{type(exc).__name__}: {exc}"[:500]}
         log(f"{label}: supervision facts {result['supervision_facts']}")
+        local.truncate_wal()
         expected = warm[HOOK_PROFILE]["events"]
         receiver = Receiver().start()
         hook_env = {
