@@ -49,8 +49,8 @@ def report(
         last_finished_quarter,
         parse_period,
         score_table,
-        write_xlsx,
     )
+    from enforcehub.supervise.view import write_xlsx
 
     try:
         chosen = parse_period(period) if period else last_finished_quarter()

@@ -14,13 +14,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import IntegrityError
 
 from enforcehub.errors import EnforcehubError
 from enforcehub.share.profile import Profile, builtin_profiles, load_profile_file, parse_profile
 from enforcehub.standard.model import Standard
 from enforcehub.store import consumers as consumer_store
 from enforcehub.store import feeds
+from enforcehub.store.db import read_transaction, write_transaction
 
 Mode = Literal["feed", "webhook", "export", "internal"]
 MODES: tuple[str, ...] = ("feed", "webhook", "export", "internal")
@@ -150,6 +152,40 @@ def _insert(
     )
     created = get(conn, spec.name)
     return {**created, "webhook_secret": secret}
+
+
+class InternalConsumerError(EnforcehubError):
+    code = "internal-consumer-invalid"
+
+
+def ensure_internal_consumer(
+    engine: Engine, *, name: str, profile: str, title: str, standard: Standard
+) -> dict[str, Any]:
+    """The hub's own consumer `name` (mode internal, the built-in `profile`, the whole hub), registered
+    when missing — a write only then, and a concurrent registration by another process is fine. A
+    consumer of that name set up otherwise is refused: the table it keeps (the publicity index, the
+    supervision facts) must see exactly what that profile lets through, everywhere."""
+    with read_transaction(engine) as conn:
+        row = consumer_store.get_consumer(conn, name)
+    if row is None:
+        spec = ConsumerSpec(name=name, profile=profile, title=title, mode="internal")
+        try:
+            with write_transaction(engine) as conn:
+                add_consumer(conn, spec, standard=standard, now=dt.datetime.now(dt.UTC))
+        except (IntegrityError, ConsumerError):  # registered by another process at the same moment
+            pass
+        with read_transaction(engine) as conn:
+            row = get(conn, name)
+    if row["mode"] != "internal" or row["profile"] != profile or row.get("profile_source") or row["region"]:
+        raise InternalConsumerError(
+            f"消费方 {name} 须为内部方式、使用内置画像 {profile}、不限区划，"
+            f"当前为 {row['mode']}/{row['profile']}/{row['region'] or '全部'}",
+            message_en=(
+                f"consumer {name} must be internal with the built-in profile {profile} and see the whole "
+                f"hub, not {row['mode']}/{row['profile']}/{row['region'] or 'all'}"
+            ),
+        )
+    return row
 
 
 def get(conn: Connection, name: str) -> dict[str, Any]:

@@ -19,9 +19,7 @@ from typing import Any
 
 import polars as pl
 from sqlalchemy import Connection, Engine
-from sqlalchemy.exc import IntegrityError
 
-from enforcehub.errors import EnforcehubError
 from enforcehub.share import consumers as consumer_service
 from enforcehub.share.feed import read_page
 from enforcehub.share.profile import DatasetProfile, Profile
@@ -58,49 +56,11 @@ REQUEST_WAIT_S = 10.0
 _REFRESH_LOCK = threading.Lock()
 
 
-class PortalIndexError(EnforcehubError):
-    code = "publicity-consumer-invalid"
-
-
-def ensure_publicity_consumer(
-    conn: Connection, now: dt.datetime, *, standard: Standard | None = None
-) -> dict[str, Any]:
-    """The `publicity` consumer, registered (mode internal, profile publicity) when missing.
-
-    Refuses a consumer of that name with another mode or profile: the portal must never publish what
-    a different profile lets through."""
-    row = consumer_store.get_consumer(conn, CONSUMER)
-    if row is None:
-        if standard is None:
-            from enforcehub.standard.loader import standard as load_standard
-
-            standard = load_standard()
-        spec = consumer_service.ConsumerSpec(name=CONSUMER, profile=PROFILE, title=TITLE, mode="internal")
-        return consumer_service.add_consumer(conn, spec, standard=standard, now=now)
-    if row["mode"] != "internal" or row["profile"] != PROFILE or row.get("profile_source"):
-        raise PortalIndexError(
-            f"消费方 {CONSUMER} 须为内部方式、使用内置画像 {PROFILE}，当前为 {row['mode']}/{row['profile']}",
-            message_en=(
-                f"consumer {CONSUMER} must be internal with the built-in profile {PROFILE}, "
-                f"not {row['mode']}/{row['profile']}"
-            ),
-        )
-    return row
-
-
-def _ensure(engine: Engine, standard: Standard) -> None:
-    """Register the consumer when missing (a write only then) and check it is the portal's."""
-    now = dt.datetime.now(dt.UTC)
-    with read_transaction(engine) as conn:
-        if consumer_store.get_consumer(conn, CONSUMER) is not None:
-            ensure_publicity_consumer(conn, now, standard=standard)
-            return
-    try:
-        with write_transaction(engine) as conn:
-            ensure_publicity_consumer(conn, now, standard=standard)
-    except IntegrityError:  # another process registered it at the same moment
-        with read_transaction(engine) as conn:
-            ensure_publicity_consumer(conn, now, standard=standard)
+def _ensure(engine: Engine, standard: Standard) -> dict[str, Any]:
+    """The `publicity` consumer (internal, profile publicity), registered when missing."""
+    return consumer_service.ensure_internal_consumer(
+        engine, name=CONSUMER, profile=PROFILE, title=TITLE, standard=standard
+    )
 
 
 def is_behind(conn: Connection) -> bool:

@@ -16,7 +16,6 @@ import datetime as dt
 import functools
 import json
 import re
-from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any
@@ -520,37 +519,3 @@ def indicator_table() -> TableView:
             for i in indicators()
         ],
     )
-
-
-def write_xlsx(target: Any, tables: Sequence[TableView], lang: str = "zh") -> None:
-    """Tables as sheets (xlsxwriter; strings are never formulas, numbers or URLs)."""
-    import xlsxwriter
-
-    workbook = xlsxwriter.Workbook(
-        target,
-        {
-            "strings_to_formulas": False,
-            "strings_to_numbers": False,
-            "strings_to_urls": False,
-            "in_memory": True,
-        },
-    )
-    head = workbook.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1, "text_wrap": True})
-    for table in tables:
-        sheet = workbook.add_worksheet(table.id[:31])
-        for col, column in enumerate(table.columns):
-            sheet.write_string(0, col, column.title_en if lang == "en" else column.title, head)
-            sheet.set_column(col, col, 40 if column.key.startswith("definition") else 16)
-        for r, row in enumerate(table.rows, start=1):
-            for col, column in enumerate(table.columns):
-                value = row.get(column.key)
-                if value is None:
-                    continue
-                if isinstance(value, bool):
-                    sheet.write_string(r, col, "是" if value else "否")
-                elif isinstance(value, int | float):
-                    sheet.write_number(r, col, value)
-                else:
-                    sheet.write_string(r, col, str(value))
-        sheet.freeze_panes(1, 0)
-    workbook.close()

@@ -27,9 +27,7 @@ from typing import Any
 
 import polars as pl
 from sqlalchemy import Connection, Engine
-from sqlalchemy.exc import IntegrityError
 
-from enforcehub.errors import EnforcehubError
 from enforcehub.pipeline.normalise import ACT_DATE_CANDIDATES
 from enforcehub.standard.model import Standard
 from enforcehub.store import consumers as consumer_store
@@ -93,10 +91,6 @@ FIELDS = (
 )
 
 _REFRESH_LOCK = threading.Lock()
-
-
-class SupervisionConsumerError(EnforcehubError):
-    code = "supervision-consumer-invalid"
 
 
 @dataclass(frozen=True)
@@ -294,38 +288,11 @@ def rollup_deltas(old: pl.DataFrame, new: pl.DataFrame) -> pl.DataFrame:
 # --- the consumer -------------------------------------------------------------------------------------
 
 
-def ensure_supervision_consumer(conn: Connection, now: dt.datetime, *, standard: Standard) -> dict[str, Any]:
-    """The `supervision` consumer, registered (mode internal, profile supervision-platform) when missing.
-    A consumer of that name with another mode is refused: the facts must see every change."""
-    row = consumer_store.get_consumer(conn, CONSUMER)
-    if row is None:
-        from enforcehub.share import consumers as consumer_service
+def _ensure(engine: Engine, standard: Standard) -> dict[str, Any]:
+    """The `supervision` consumer (internal, profile supervision-platform), registered when missing."""
+    from enforcehub.share.consumers import ensure_internal_consumer
 
-        spec = consumer_service.ConsumerSpec(name=CONSUMER, profile=PROFILE, title=TITLE, mode="internal")
-        consumer_service.add_consumer(conn, spec, standard=standard, now=now)
-        found = consumer_store.get_consumer(conn, CONSUMER)
-        assert found is not None
-        return found
-    if row["mode"] != "internal" or row["region"]:
-        raise SupervisionConsumerError(
-            f"消费方 {CONSUMER} 须为内部方式且不限区划，当前为 {row['mode']}/{row['region'] or '全部'}",
-            message_en=f"consumer {CONSUMER} must be internal and see the whole hub, not {row['mode']}",
-        )
-    return row
-
-
-def _ensure(engine: Engine, standard: Standard) -> None:
-    now = dt.datetime.now(dt.UTC)
-    with read_transaction(engine) as conn:
-        if consumer_store.get_consumer(conn, CONSUMER) is not None:
-            ensure_supervision_consumer(conn, now, standard=standard)
-            return
-    try:
-        with write_transaction(engine) as conn:
-            ensure_supervision_consumer(conn, now, standard=standard)
-    except IntegrityError:  # registered by another process at the same moment
-        with read_transaction(engine) as conn:
-            ensure_supervision_consumer(conn, now, standard=standard)
+    return ensure_internal_consumer(engine, name=CONSUMER, profile=PROFILE, title=TITLE, standard=standard)
 
 
 def is_behind(conn: Connection) -> bool:

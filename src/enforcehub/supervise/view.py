@@ -9,7 +9,7 @@ available as data, and the two can never disagree.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -148,3 +148,42 @@ def load_pages() -> None:
 
     for module in pkgutil.iter_modules(pages.__path__):
         importlib.import_module(f"{pages.__name__}.{module.name}")
+
+
+def write_xlsx(
+    target: Any, tables: Sequence[TableView], lang: str = "zh", *, sheet_names: Sequence[str] | None = None
+) -> None:
+    """Tables as sheets (xlsxwriter; strings are never formulas, numbers or URLs): the dashboard's
+    table downloads and `enforcehub report` write the same cells. Sheets are named by `sheet_names`,
+    else by the tables' ids."""
+    import xlsxwriter
+
+    workbook = xlsxwriter.Workbook(
+        target,
+        {
+            "strings_to_formulas": False,
+            "strings_to_numbers": False,
+            "strings_to_urls": False,
+            "in_memory": True,
+        },
+    )
+    head = workbook.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1, "text_wrap": True})
+    names = list(sheet_names) if sheet_names is not None else [t.id for t in tables]
+    for table, name in zip(tables, names, strict=True):
+        sheet = workbook.add_worksheet(name[:31])
+        for col, column in enumerate(table.columns):
+            sheet.write_string(0, col, column.title_en if lang == "en" else column.title, head)
+            sheet.set_column(col, col, 40 if column.key.startswith("definition") else 16)
+        for r, row in enumerate(table.rows, start=1):
+            for col, column in enumerate(table.columns):
+                value = row.get(column.key)
+                if value is None:
+                    continue
+                if isinstance(value, bool):
+                    sheet.write_string(r, col, "是" if value else "否")
+                elif isinstance(value, int | float):
+                    sheet.write_number(r, col, value)
+                else:
+                    sheet.write_string(r, col, str(value))
+        sheet.freeze_panes(1, 0)
+    workbook.close()

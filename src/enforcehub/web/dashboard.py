@@ -27,7 +27,7 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from enforcehub.pipeline import HubContext, Principal
 from enforcehub.store import keys as key_store
 from enforcehub.store.db import read_transaction
-from enforcehub.supervise.view import PAGES, Page, Scope, load_pages, navigation
+from enforcehub.supervise.view import PAGES, Page, Scope, load_pages, navigation, write_xlsx
 from enforcehub.web.deps import ApiError, Hub, principal, region_prefix
 
 router = APIRouter(tags=["supervision"])
@@ -246,41 +246,13 @@ def supervision_api(slug: str, request: Request, context: Hub) -> JSONResponse:
 
 
 def _xlsx(built: Page, table_id: str, lang: str) -> Response:
-    import xlsxwriter
-
     table = built.table(table_id)
     if table is None:
         raise ApiError(
             404, "unknown-table", f"页面没有表格「{table_id}」", f"no table {table_id!r} on this page"
         )
     buffer = io.BytesIO()
-    workbook = xlsxwriter.Workbook(
-        buffer,
-        {
-            "in_memory": True,
-            "strings_to_formulas": False,
-            "strings_to_numbers": False,
-            "strings_to_urls": False,
-        },
-    )
-    sheet = workbook.add_worksheet((table.title_en if lang == "en" else table.title)[:31])
-    head = workbook.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1})
-    for col, column in enumerate(table.columns):
-        sheet.write_string(0, col, column.title_en if lang == "en" else column.title, head)
-        sheet.set_column(col, col, 18)
-    for r, row in enumerate(table.rows, start=1):
-        for col, column in enumerate(table.columns):
-            value = row.get(column.key)
-            if value is None:
-                continue
-            if isinstance(value, bool):
-                sheet.write_string(r, col, "是" if value else "否")
-            elif isinstance(value, int | float):
-                sheet.write_number(r, col, value)
-            else:
-                sheet.write_string(r, col, str(value))
-    sheet.freeze_panes(1, 0)
-    workbook.close()
+    write_xlsx(buffer, [table], lang, sheet_names=[table.title_en if lang == "en" else table.title])
     name = f"{built.slug}-{table.id}.xlsx"
     return Response(
         buffer.getvalue(),
