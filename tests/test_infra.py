@@ -381,3 +381,30 @@ def test_migrations_create_exactly_the_schema(tmp_path: Path) -> None:
         diffs = compare_metadata(MigrationContext.configure(conn), metadata)
     engine.dispose()
     assert diffs == []
+
+
+def test_back_to_back_write_transactions_keep_the_sqlite_wal_bounded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Writers that follow each other without a pause still let the WAL restart: it stays near the
+    checkpoint threshold instead of growing with everything ever written."""
+    from sqlalchemy import text
+
+    from enforcehub.settings import Settings
+    from enforcehub.store import db
+
+    limit = 2 * 1024 * 1024
+    monkeypatch.setattr(db, "WAL_CHECKPOINT_BYTES", limit)
+    settings = Settings(data_dir=tmp_path)
+    engine = db.make_engine(settings)
+    db.migrate(settings, engine)
+    with db.write_transaction(engine) as conn:
+        conn.execute(text("CREATE TABLE ballast (x BLOB)"))
+    for _ in range(60):  # 60 × 512 KiB = 30 MiB written, no pause between writers
+        with db.write_transaction(engine) as conn:
+            conn.execute(text("INSERT INTO ballast VALUES (randomblob(524288))"))
+    wal = Path(f"{engine.url.database}-wal").stat().st_size
+    with db.read_transaction(engine) as conn:
+        assert conn.execute(text("SELECT count(*) FROM ballast")).scalar_one() == 60
+    engine.dispose()
+    assert wal < 3 * limit, f"WAL {wal:,} bytes after 30 MiB of writes"
