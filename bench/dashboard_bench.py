@@ -14,6 +14,9 @@ GENERATES the derived tables at scale directly:
                       agencies, 500,000 counterparties — written with insert_facts (COPY on PostgreSQL,
                       executemany of polars-prepared rows on SQLite), indexes built after the load
   supervision_rollups their exact GROUP BY (supervise.facts.rollups_from_facts), by apply_rollup_deltas
+  supervision_city_rollups, supervision_agency_rollups, supervision_timeliness
+                      from each chunk of facts by supervise.derived.fill_derived — the functions the
+                      upkeep uses (apply_rollup_deltas, insert_timeliness)
   alerts              N / 300 (open and closed, several rules), on the facts' agencies and dates
   submissions         N / 1,000 (one agency key per agency, city platform keys), with N / 100 findings
 
@@ -63,10 +66,9 @@ CHUNK = 500_000
 RULES = ("fine-over-statutory-max", "late-reporting", "publicity-late", "one-company-many-inspections")
 SKIPPED = {"record": "needs a stored record (records/versions are not populated at scale)"}
 SLOW_MS = 20_000  # a page slower than this is timed once (its warm-up) and not fetched over HTTP
-# Pages that read every fact row into Python (store.supervision.read_facts): at 200,000 records the
-# timeliness page takes ~11 s, nearly all in fetchall + _frame (bench/out/profile-timeliness-*.txt);
-# at 10,000,000 it would hold tens of GB of Python objects. Skipped above this many records (--skip).
-SCAN_PAGES = {"timeliness": "reads every fact (read_facts): linear in records, see the 200k profile"}
+# (Until the dashboard rollups, timeliness read every fact of its months; it now reads the rollups and
+# the timeliness rows and is timed at every scale. --skip still leaves a page out above SCAN_LIMIT.)
+SCAN_PAGES: dict[str, str] = {}
 SCAN_LIMIT = 1_000_000
 
 
@@ -132,41 +134,73 @@ def _facts_chunk(rng: np.random.Generator, start: int, size: int, agencies: pl.D
     penalty = dataset == "penalty"
     fined = penalty & (rng.random(size) < 0.6)
     revoked = rng.random(size) < 0.01
-    frame = pl.DataFrame(
-        {
-            "record_id": ids,
-            "dataset": dataset,
-            "business_key": [f"bench-{i}" for i in ids.tolist()],
-            "version_no": np.ones(size, dtype=np.int64),
-            "seq": ids,
-            "agency_uscc": agencies["agency_uscc"].gather(who),
-            "agency_name": agencies["agency_name"].gather(who),
-            "region": agencies["region"].gather(who),
-            "city": agencies["city"].gather(who),
-            "act_date": act,
-            "first_received_at": received,
-            "report_lag_wd": lag,
-            "reported_late": lag > deadline,
-            "status": np.where(revoked, "03", "01"),
-            "effective": ~revoked,
-            "counterparty_category": np.where(rng.random(size) < 0.7, "01", "03"),
-            "counterparty_code": [f"91440{n:013d}" for n in rng.integers(0, 500_000, size).tolist()],
-            "matter_code": [f"M{n:05d}" for n in rng.integers(0, 300, size).tolist()],
-            "fine_cents": np.where(fined, rng.integers(1, 2000, size) * 10_000, 0),
-            "major_decision": penalty & (rng.random(size) < 0.02),
-            "officer_count": np.full(size, 2, dtype=np.int64),
-            "publish": penalty,
-        }
-    ).with_columns(
-        pl.col("act_date").cast(pl.Date),
-        pl.col("act_date").cast(pl.Date).dt.strftime("%Y-%m").alias("act_month"),
-        pl.col("act_date").cast(pl.Date).alias("decision_date"),
-        pl.when(pl.col("dataset") == "penalty")
-        .then(pl.col("act_date").cast(pl.Date) + pl.duration(days=5))
-        .alias("published_date"),
-        pl.col("first_received_at").cast(pl.Datetime("us")).dt.replace_time_zone("UTC"),
-        pl.when(pl.col("fine_cents") > 0).then(pl.col("fine_cents")).alias("fine_cents"),
-        pl.when(pl.col("dataset") == "penalty").then(pl.lit("02")).alias("penalty_kinds"),
+    frame = (
+        pl.DataFrame(
+            {
+                "record_id": ids,
+                "dataset": dataset,
+                "business_key": [f"bench-{i}" for i in ids.tolist()],
+                "version_no": np.ones(size, dtype=np.int64),
+                "seq": ids,
+                "agency_uscc": agencies["agency_uscc"].gather(who),
+                "agency_name": agencies["agency_name"].gather(who),
+                "region": agencies["region"].gather(who),
+                "city": agencies["city"].gather(who),
+                "act_date": act,
+                "first_received_at": received,
+                "report_lag_wd": lag,
+                "reported_late": lag > deadline,
+                "status": np.where(revoked, "03", "01"),
+                "effective": ~revoked,
+                "counterparty_category": np.where(rng.random(size) < 0.7, "01", "03"),
+                "counterparty_code": [f"91440{n:013d}" for n in rng.integers(0, 500_000, size).tolist()],
+                "matter_code": [f"M{n:05d}" for n in rng.integers(0, 300, size).tolist()],
+                "fine_cents": np.where(fined, rng.integers(1, 2000, size) * 10_000, 0),
+                "major_decision": penalty & (rng.random(size) < 0.02),
+                "officer_count": np.full(size, 2, dtype=np.int64),
+                "publish": penalty,
+            }
+        )
+        .with_columns(
+            # what the timeliness page measures: 普通程序 penalties filed 3–100 days before the decision,
+            # publications 0–14 days after it (3 % never), 查封/扣押 released after 5–75 days (7 % still
+            # held, 10 % extended), revoked penalties' publicity withdrawn or not
+            pl.Series("procedure_type", np.where(penalty & (rng.random(size) < 0.7), "02", "01")),
+            pl.Series("filing_lag", rng.integers(3, 101, size)),
+            pl.Series("publish_lag", np.where(rng.random(size) < 0.03, -1, rng.integers(0, 15, size))),
+            pl.Series("coercion_type", np.where(rng.random(size) < 0.6, "01", "02")),
+            pl.Series("measure", np.where(rng.random(size) < 0.5, "02", "03")),
+            pl.Series("held", np.where(rng.random(size) < 0.07, -1, rng.integers(5, 76, size))),
+            pl.Series("extended", rng.random(size) < 0.1),
+            pl.Series("publicity_status", np.where(rng.random(size) < 0.5, "1", "0")),
+        )
+        .with_columns(
+            pl.col("act_date").cast(pl.Date),
+            pl.col("act_date").cast(pl.Date).dt.strftime("%Y-%m").alias("act_month"),
+            pl.col("act_date").cast(pl.Date).alias("decision_date"),
+            pl.when((pl.col("dataset") == "penalty") & (pl.col("publish_lag") >= 0))
+            .then(pl.col("act_date").cast(pl.Date) + pl.duration(days=pl.col("publish_lag")))
+            .alias("published_date"),
+            pl.when(pl.col("dataset") == "penalty").then(pl.col("procedure_type")).alias("procedure_type"),
+            pl.when((pl.col("dataset") == "penalty") & (pl.col("procedure_type") == "02"))
+            .then(pl.col("act_date").cast(pl.Date) - pl.duration(days=pl.col("filing_lag")))
+            .alias("filing_date"),
+            pl.when(pl.col("dataset") == "coercion").then(pl.col("coercion_type")).alias("coercion_type"),
+            pl.when(pl.col("dataset") == "coercion").then(pl.col("measure")).alias("measure"),
+            pl.when(pl.col("dataset") == "coercion")
+            .then(pl.col("act_date").cast(pl.Date))
+            .alias("measure_start_date"),
+            pl.when((pl.col("dataset") == "coercion") & (pl.col("held") >= 0))
+            .then(pl.col("act_date").cast(pl.Date) + pl.duration(days=pl.col("held")))
+            .alias("release_date"),
+            pl.when(pl.col("dataset") == "coercion").then(pl.col("extended")).alias("extended"),
+            pl.when((pl.col("dataset") == "penalty") & (pl.col("status") == "03"))
+            .then(pl.col("publicity_status"))
+            .alias("publicity_status"),
+            pl.col("first_received_at").cast(pl.Datetime("us")).dt.replace_time_zone("UTC"),
+            pl.when(pl.col("fine_cents") > 0).then(pl.col("fine_cents")).alias("fine_cents"),
+            pl.when(pl.col("dataset") == "penalty").then(pl.lit("02")).alias("penalty_kinds"),
+        )
     )
     missing = [pl.lit(None, dtype=t).alias(n) for n, t in FACT_SCHEMA.items() if n not in frame.columns]
     return frame.with_columns(missing).select([pl.col(n).cast(t) for n, t in FACT_SCHEMA.items()])
@@ -177,14 +211,21 @@ def _populate(ctx: Any, records: int, agencies: pl.DataFrame, seed: int = 1) -> 
 
     from enforcehub.store import keys as key_store
     from enforcehub.store import supervision as store
-    from enforcehub.store.db import write_transaction
-    from enforcehub.store.schema import alerts, findings, submissions, supervision_facts
+    from enforcehub.store.db import read_transaction, write_transaction
+    from enforcehub.store.schema import (
+        alerts,
+        findings,
+        submissions,
+        supervision_facts,
+        supervision_timeliness,
+    )
+    from enforcehub.supervise.derived import fill_derived
     from enforcehub.supervise.facts import rollups_from_facts
 
     rng = np.random.default_rng(seed)
     started = time.perf_counter()
     with write_transaction(ctx.engine) as conn:
-        for index in supervision_facts.indexes:
+        for index in (*supervision_facts.indexes, *supervision_timeliness.indexes):
             index.drop(conn)
     rollups: pl.DataFrame | None = None
     samples: list[pl.DataFrame] = []
@@ -193,6 +234,7 @@ def _populate(ctx: Any, records: int, agencies: pl.DataFrame, seed: int = 1) -> 
         chunk = _facts_chunk(rng, start, size, agencies)
         with write_transaction(ctx.engine) as conn:
             store.insert_facts(conn, chunk)
+            fill_derived(conn, chunk)  # the dashboard rollups and timeliness rows, as the upkeep keeps them
         part = rollups_from_facts(chunk)
         rollups = part if rollups is None else pl.concat([rollups, part])
         rollups = rollups.group_by(list(store.ROLLUP_KEY)).agg(pl.col(m).sum() for m in store.ROLLUP_MEASURES)
@@ -215,7 +257,10 @@ def _populate(ctx: Any, records: int, agencies: pl.DataFrame, seed: int = 1) -> 
         store.apply_rollup_deltas(conn, rollups.sort(list(store.ROLLUP_KEY)))
     index_started = time.perf_counter()
     with write_transaction(ctx.engine) as conn:
-        for index in supervision_facts.indexes:
+        # a pooled SQLite connection may still hold the schema from before the drop: read a table so it
+        # checks the schema cookie and reloads it (else CREATE INDEX says "already exists")
+        conn.execute(text("SELECT count(*) FROM supervision_timeliness WHERE 1 = 0"))
+        for index in (*supervision_facts.indexes, *supervision_timeliness.indexes):
             index.create(conn)
         if conn.dialect.name == "postgresql":
             conn.execute(text("ANALYZE"))
@@ -311,8 +356,14 @@ def _populate(ctx: Any, records: int, agencies: pl.DataFrame, seed: int = 1) -> 
         for offset in range(0, len(finding_rows), 20_000):
             conn.execute(insert(findings), finding_rows[offset : offset + 20_000])
         _admin, admin_key = key_store.insert_key(conn, role="admin", name="bench-admin")
+    with read_transaction(ctx.engine) as conn:
+        derived_rows = {
+            name: int(conn.execute(text(f"SELECT count(*) FROM {name}")).scalar_one())
+            for name in ("supervision_city_rollups", "supervision_agency_rollups", "supervision_timeliness")
+        }
     return {
         "facts_seconds": round(facts_seconds, 1),
+        "derived_rows": derived_rows,
         "index_seconds": round(index_seconds, 1),
         "rollup_rows": rollups.height,
         "alerts": len(alert_rows),

@@ -445,6 +445,20 @@ def _kept_rollups(engine: Engine) -> pl.DataFrame:
         return store.read_rollups(conn).sort(list(store.ROLLUP_KEY))
 
 
+def _assert_derived_equal_the_facts(engine: Engine) -> None:
+    """The dashboard's city and agency rollups and timeliness rows equal a from-scratch computation."""
+    from enforcehub.supervise import derived
+
+    with read_transaction(engine) as conn:
+        facts = store.read_facts(conn)
+        city = store.read_rollup_table(conn, "supervision_city_rollups")
+        agency = store.read_rollup_table(conn, "supervision_agency_rollups")
+        items = store.read_timeliness(conn).sort("record_id", "kind")
+    assert city.equals(derived.city_rollups_from_facts(facts).select(city.columns))
+    assert agency.equals(derived.agency_rollups_from_facts(facts).select(agency.columns))
+    assert items.equals(derived.timeliness_items(facts).sort("record_id", "kind"))
+
+
 def test_facts_replay_changes_nothing_and_rollups_equal_a_group_by(evaluated: HubContext) -> None:
     engine = evaluated.engine
     facts_module.refresh_facts(engine, evaluated.standard)
@@ -456,6 +470,7 @@ def test_facts_replay_changes_nothing_and_rollups_equal_a_group_by(evaluated: Hu
         consumer_store.update_consumer(conn, "supervision", now=dt.datetime.now(dt.UTC), acked_seq=0)
     replay = facts_module.refresh_facts(engine, evaluated.standard, page_size=700)
     assert replay.pages > 1 and replay.facts == 0
+    _assert_derived_equal_the_facts(engine)
     with read_transaction(engine) as conn:
         assert store.read_facts(conn).sort("record_id").equals(before)
     assert _kept_rollups(engine).equals(_sql_rollups(engine))
@@ -582,6 +597,7 @@ def test_rollups_equal_a_group_by_after_any_changes(operations: list[tuple[str, 
         with read_transaction(engine) as conn:
             facts = store.read_facts(conn)
         assert kept.equals(facts_module.rollups_from_facts(facts).select(kept.columns))
+        _assert_derived_equal_the_facts(engine)
         assert facts.height == len(records)
         assert int(kept["effective"].sum() or 0) == sum(r.get("status") != "撤销" for r in records)
     finally:
@@ -612,6 +628,7 @@ def test_planted_alerts_and_rollups_on_postgresql(pg_database: str, planted: Pat
         assert _kept_rollups(engine).equals(
             facts_module.rollups_from_facts(facts).select(_kept_rollups(engine).columns)
         )
+        _assert_derived_equal_the_facts(engine)
     finally:
         engine.dispose()
 
@@ -625,7 +642,14 @@ def test_migrations_create_exactly_the_supervision_tables(tmp_path: Path) -> Non
     settings_ = Settings(data_dir=tmp_path)
     engine = make_engine(settings_)
     migrate(settings_, engine)
-    mine = {"supervision_facts", "supervision_rollups", "alerts"}
+    mine = {
+        "supervision_facts",
+        "supervision_rollups",
+        "supervision_city_rollups",
+        "supervision_agency_rollups",
+        "supervision_timeliness",
+        "alerts",
+    }
     with engine.connect() as conn:
         diffs = compare_metadata(MigrationContext.configure(conn), metadata)
     engine.dispose()

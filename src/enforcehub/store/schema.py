@@ -346,6 +346,92 @@ supervision_rollups = Table(
     Column("major_decisions", BigInteger, nullable=False),  # effective 重大执法决定
 )
 
+# The dashboard's grains, kept by the same deltas in the same transaction (docs/supervision.md,
+# "Rollups"): the measures above plus the timeliness counters that do not depend on the day asked.
+TIMELINESS_MEASURES = (
+    "to_publish",  # effective penalties to be public (publicity applies)
+    "published_late",  # … published after their 7th working day
+    "unpublished",  # … not published (late or not depends on the day asked: supervision_timeliness)
+    "ordinary",  # effective 普通程序 penalties with filing and decision dates
+    "decided_late",  # … decided more than 90 days after filing
+    "seizures",  # effective 查封/扣押 with a start date
+    "seizures_closed_late",  # … released (or closed) beyond 30 (60) days
+    "still_held",  # … neither released nor closed (overdue depends on the day asked)
+    "revoked",  # penalties 撤销/确认违法/确认无效
+    "not_withdrawn",  # … whose reported publicity is not withdrawn
+)
+
+
+def _measures(*names: str) -> list[Column[int]]:
+    return [Column(n, BigInteger, nullable=False, default=0) for n in names]
+
+
+# dataset × month × city → counts and sums (overview, timeliness by city).
+supervision_city_rollups = Table(
+    "supervision_city_rollups",
+    metadata,
+    Column("dataset", String(32), primary_key=True),
+    Column("month", String(7), primary_key=True),
+    Column("city", String(6), primary_key=True),
+    *_measures(
+        "records",
+        "effective",
+        "reported_on_time",
+        "reported_late",
+        "fined",
+        "fines_cents",
+        "major_decisions",
+        *TIMELINESS_MEASURES,
+    ),
+)
+
+# month × city × agency, the action datasets summed (with a count per dataset) → the agency tables of
+# overview, quality (coverage), timeliness and assessment.
+supervision_agency_rollups = Table(
+    "supervision_agency_rollups",
+    metadata,
+    Column("month", String(7), primary_key=True),
+    Column("city", String(6), primary_key=True),
+    Column("agency_uscc", String(18), primary_key=True),
+    *_measures(
+        "records",
+        "n_penalty",
+        "n_license",
+        "n_coercion",
+        "n_inspection",
+        "n_levy",
+        "n_requisition",
+        "effective",
+        "reported_on_time",
+        "reported_late",
+        "fined",
+        "fines_cents",
+        "major_decisions",
+        *TIMELINESS_MEASURES,
+    ),
+)
+
+# One row per record and timeliness finding (kind: report publicity unpublished decision seizure held
+# withdrawal): the timeliness page's record lists (ordered by `value` or `since` through the indexes)
+# and the open cases whose lateness depends on the day asked (`due`: late when due < that day).
+supervision_timeliness = Table(
+    "supervision_timeliness",
+    metadata,
+    Column("record_id", ID, primary_key=True, autoincrement=False),
+    Column("kind", String(16), primary_key=True),
+    Column("dataset", String(32), nullable=False),
+    Column("act_month", String(7)),
+    Column("city", String(6)),
+    Column("region", String(6)),
+    Column("agency_uscc", String(18)),
+    Column("value", BigInteger),  # working days or days late by: report/publicity lag, decision or held days
+    Column("since", Date),  # the decision (unpublished, withdrawal) or the measure's start (held)
+    Column("due", Date),  # unpublished: the publicity deadline; held: start + 30 (60) days
+    Index(None, "kind", "value"),
+    Index(None, "kind", "since"),
+    Index(None, "kind", "due"),
+)
+
 alerts = Table(
     "alerts",
     metadata,

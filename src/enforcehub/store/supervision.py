@@ -32,11 +32,15 @@ from sqlalchemy import (
 )
 
 from enforcehub.store.schema import (
+    TIMELINESS_MEASURES,
     alerts,
     changes,
     records,
+    supervision_agency_rollups,
+    supervision_city_rollups,
     supervision_facts,
     supervision_rollups,
+    supervision_timeliness,
     versions,
 )
 
@@ -50,6 +54,18 @@ ROLLUP_MEASURES = (
     "fines_cents",
     "major_decisions",
 )
+CITY_KEY = ("dataset", "month", "city")
+AGENCY_KEY = ("month", "city", "agency_uscc")
+ACTION_DATASETS = ("penalty", "license", "coercion", "inspection", "levy", "requisition")
+DATASET_COUNTS = tuple(f"n_{d}" for d in ACTION_DATASETS)  # the agency rollups' records per dataset
+CITY_MEASURES = (*ROLLUP_MEASURES, *TIMELINESS_MEASURES)
+AGENCY_MEASURES = ("records", *DATASET_COUNTS, *ROLLUP_MEASURES[1:], *TIMELINESS_MEASURES)
+ROLLUP_TABLES = {
+    "supervision_rollups": (supervision_rollups, ROLLUP_KEY, ROLLUP_MEASURES),
+    "supervision_city_rollups": (supervision_city_rollups, CITY_KEY, CITY_MEASURES),
+    "supervision_agency_rollups": (supervision_agency_rollups, AGENCY_KEY, AGENCY_MEASURES),
+}
+TIMELINESS_COLUMNS = tuple(c.name for c in supervision_timeliness.columns)
 
 
 def _dtype(column: Any) -> pl.DataType:
@@ -284,40 +300,40 @@ def count_facts(conn: Connection) -> int:
 # --- rollups ----------------------------------------------------------------------------------------
 
 
-def apply_rollup_deltas(conn: Connection, deltas: pl.DataFrame) -> None:
-    """Add each delta row (the key columns and signed measures) to its rollup row, creating it when
-    missing, in one statement per page; rows left with no records are removed."""
+def apply_rollup_deltas(conn: Connection, deltas: pl.DataFrame, table: str = "supervision_rollups") -> None:
+    """Add each delta row (the key columns and signed measures) to its row of the rollup `table`
+    (ROLLUP_TABLES), creating it when missing, in one statement per page; rows left with no records
+    are removed."""
     if not deltas.height:
         return
-    names = [*ROLLUP_KEY, *ROLLUP_MEASURES]
+    target, key, measures = ROLLUP_TABLES[table]
+    names = [*key, *measures]
     frame = deltas.select(names)
-    updates = ", ".join(f"{m} = supervision_rollups.{m} + excluded.{m}" for m in ROLLUP_MEASURES)
-    conflict = f"ON CONFLICT ({', '.join(ROLLUP_KEY)}) DO UPDATE SET {updates}"
+    updates = ", ".join(f"{m} = {table}.{m} + excluded.{m}" for m in measures)
+    conflict = f"ON CONFLICT ({', '.join(key)}) DO UPDATE SET {updates}"
     cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
     if conn.dialect.name == "postgresql":
         # COPY the deltas into a transaction-local table, then one INSERT … SELECT … ON CONFLICT
+        scratch = f"{table}_deltas"
         cursor.execute(
-            "CREATE TEMP TABLE IF NOT EXISTS supervision_rollup_deltas "
-            "(LIKE supervision_rollups INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
+            f"CREATE TEMP TABLE IF NOT EXISTS {scratch} "
+            f"(LIKE {table} INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
         )
         buffer = io.BytesIO()
         frame.write_csv(buffer, include_header=False, quote_style="non_numeric")
-        with cursor.copy(
-            f"COPY supervision_rollup_deltas ({', '.join(names)}) FROM STDIN WITH (FORMAT csv)"
-        ) as copy:
+        with cursor.copy(f"COPY {scratch} ({', '.join(names)}) FROM STDIN WITH (FORMAT csv)") as copy:
             copy.write(buffer.getvalue())
         cursor.execute(
-            f"INSERT INTO supervision_rollups ({', '.join(names)}) "
-            f"SELECT {', '.join(names)} FROM supervision_rollup_deltas {conflict}"
+            f"INSERT INTO {table} ({', '.join(names)}) SELECT {', '.join(names)} FROM {scratch} {conflict}"
         )
-        cursor.execute("DELETE FROM supervision_rollup_deltas")
+        cursor.execute(f"DELETE FROM {scratch}")
     else:
         marks = ", ".join("?" for _ in names)
         cursor.executemany(
-            f"INSERT INTO supervision_rollups ({', '.join(names)}) VALUES ({marks}) {conflict}", frame.rows()
+            f"INSERT INTO {table} ({', '.join(names)}) VALUES ({marks}) {conflict}", frame.rows()
         )
     if (frame["records"] < 0).any():  # only a decrease can empty a row
-        conn.execute(delete(supervision_rollups).where(supervision_rollups.c.records <= 0))
+        conn.execute(delete(target).where(target.c.records <= 0))
 
 
 def read_rollups(
@@ -348,10 +364,206 @@ def read_rollups(
     return _frame(list(conn.execute(query).cursor.fetchall()), schema)
 
 
+def _scope(column: Any, prefix: str | None) -> list[ColumnElement[bool]]:
+    return [] if prefix is None else [column.startswith(prefix, autoescape=True)]
+
+
+def read_city_rollups(
+    conn: Connection, *, month_from: str, month_to: str, city_prefix: str | None = None
+) -> pl.DataFrame:
+    """Rows of the dataset × month × city rollups of the months (at most 6 × 22 a month)."""
+    t = supervision_city_rollups.c
+    names = [*CITY_KEY, *CITY_MEASURES]
+    query = select(*(t[n] for n in names)).where(
+        t.month >= month_from, t.month <= month_to, *_scope(t.city, city_prefix)
+    )
+    schema: dict[str, pl.DataType] = {n: (pl.Utf8() if n in CITY_KEY else pl.Int64()) for n in names}
+    return _frame(list(conn.execute(query).cursor.fetchall()), schema)
+
+
+def read_agency_rollups(
+    conn: Connection,
+    *,
+    month_from: str,
+    month_to: str,
+    city_prefix: str | None = None,
+    measures: Sequence[str] = AGENCY_MEASURES,
+) -> pl.DataFrame:
+    """Rows of the month × city × agency rollups of the months (about one per agency and month)."""
+    t = supervision_agency_rollups.c
+    names = [*AGENCY_KEY, *measures]
+    query = select(*(t[n] for n in names)).where(
+        t.month >= month_from, t.month <= month_to, *_scope(t.city, city_prefix)
+    )
+    schema: dict[str, pl.DataType] = {n: (pl.Utf8() if n in AGENCY_KEY else pl.Int64()) for n in names}
+    return _frame(list(conn.execute(query).cursor.fetchall()), schema)
+
+
+def agency_totals(
+    conn: Connection,
+    *,
+    month_from: str,
+    month_to: str,
+    measures: Sequence[str],
+    city_prefix: str | None = None,
+    order_by: str | None = None,
+    limit: int | None = None,
+) -> pl.DataFrame:
+    """Per agency: the sums of `measures` over the months (grouped in SQL) and its city (the smallest
+    code when its records lie in several); optionally the `limit` agencies with most `order_by`."""
+    t = supervision_agency_rollups.c
+    sums = [func.sum(t[m]).label(m) for m in measures]
+    query = (
+        select(t.agency_uscc, func.min(t.city).label("city"), *sums)
+        .where(t.month >= month_from, t.month <= month_to, *_scope(t.city, city_prefix))
+        .group_by(t.agency_uscc)
+    )
+    if order_by is not None:
+        query = query.order_by(func.sum(t[order_by]).desc(), t.agency_uscc)
+    if limit is not None:
+        query = query.limit(limit)
+    schema: dict[str, pl.DataType] = {"agency_uscc": pl.Utf8(), "city": pl.Utf8()}
+    schema.update({m: pl.Int64() for m in measures})
+    rows = [(a, c, *(int(v or 0) for v in rest)) for a, c, *rest in conn.execute(query).all()]
+    return _frame(rows, schema)
+
+
+TIMELINESS_SCHEMA: dict[str, pl.DataType] = {
+    "record_id": pl.Int64(),
+    "kind": pl.Utf8(),
+    "dataset": pl.Utf8(),
+    "act_month": pl.Utf8(),
+    "city": pl.Utf8(),
+    "region": pl.Utf8(),
+    "agency_uscc": pl.Utf8(),
+    "value": pl.Int64(),
+    "since": pl.Date(),
+    "due": pl.Date(),
+}
+
+
+def replace_timeliness(conn: Connection, *, record_ids: Sequence[int], items: pl.DataFrame) -> None:
+    """Delete the timeliness rows of `record_ids` and insert `items` (TIMELINESS_SCHEMA)."""
+    postgres = conn.dialect.name == "postgresql"
+    for chunk in _chunks(conn, record_ids):
+        conn.execute(
+            delete(supervision_timeliness).where(
+                _ids_condition(supervision_timeliness.c.record_id, chunk, postgres)
+            )
+        )
+    if items.height:
+        insert_timeliness(conn, items)
+
+
+def insert_timeliness(conn: Connection, items: pl.DataFrame) -> None:
+    """Insert timeliness rows: COPY on PostgreSQL, executemany on SQLite (dates as text)."""
+    names = list(TIMELINESS_SCHEMA)
+    frame = items.select(names)
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    if conn.dialect.name == "postgresql":
+        buffer = io.BytesIO()
+        frame.write_csv(buffer, include_header=False, quote_style="non_numeric", null_value="")
+        quoted = ", ".join(f'"{n}"' for n in names)
+        with cursor.copy(f"COPY supervision_timeliness ({quoted}) FROM STDIN WITH (FORMAT csv)") as copy:
+            copy.write(buffer.getvalue())
+        return
+    prepared = frame.with_columns(pl.col(pl.Date).dt.strftime("%Y-%m-%d"))
+    marks = ", ".join("?" for _ in names)
+    cursor.executemany(
+        f"INSERT INTO supervision_timeliness ({', '.join(names)}) VALUES ({marks})", prepared.rows()
+    )
+
+
+def timeliness_ids(
+    conn: Connection,
+    kind: str,
+    *,
+    month_from: str,
+    month_to: str,
+    region_prefix: str | None,
+    order: str,
+    limit: int | None = None,
+    due_before: dt.date | None = None,
+    since_until: dt.date | None = None,
+) -> list[tuple[int, Any]]:
+    """(record_id, value or since) of the timeliness rows of `kind` in the months and region, in
+    `order`: "value" (highest first), "since" (earliest first) or "since-desc" (latest first, empty
+    last); then by record_id. `due_before`: only open cases due before that day; `since_until`: only
+    those with `since` up to that day."""
+    t = supervision_timeliness.c
+    conditions = [t.kind == kind, t.act_month >= month_from, t.act_month <= month_to]
+    conditions += _scope(t.region, region_prefix)
+    if due_before is not None:
+        conditions.append(t.due < due_before)
+    if since_until is not None:
+        conditions.append(t.since <= since_until)
+    column = t.value if order == "value" else t.since
+    if order == "value":
+        ordering = [t.value.desc(), t.record_id]
+    elif order == "since":
+        ordering = [t.since, t.record_id]
+    else:
+        ordering = [t.since.desc().nulls_last(), t.record_id]
+    query = select(t.record_id, column).where(*conditions).order_by(*ordering)
+    if limit is not None:
+        query = query.limit(limit)
+    return [(int(r), v) for r, v in conn.execute(query).all()]
+
+
+def open_not_due(
+    conn: Connection, *, month_from: str, month_to: str, region_prefix: str | None, as_of: dt.date
+) -> pl.DataFrame:
+    """Open cases (kinds unpublished, held) not yet late on `as_of` (due on or after it, or no due
+    day): kind, city, agency_uscc, n."""
+    t = supervision_timeliness.c
+    query = (
+        select(t.kind, t.city, t.agency_uscc, func.count().label("n"))
+        .where(
+            t.kind.in_(["unpublished", "held"]),
+            (t.due >= as_of) | t.due.is_(None),
+            t.act_month >= month_from,
+            t.act_month <= month_to,
+            *_scope(t.region, region_prefix),
+        )
+        .group_by(t.kind, t.city, t.agency_uscc)
+    )
+    schema: dict[str, pl.DataType] = {
+        "kind": pl.Utf8(),
+        "city": pl.Utf8(),
+        "agency_uscc": pl.Utf8(),
+        "n": pl.Int64(),
+    }
+    return _frame(list(conn.execute(query).cursor.fetchall()), schema)
+
+
+def read_timeliness(conn: Connection) -> pl.DataFrame:
+    """Every timeliness row (tests, checks)."""
+    names = list(TIMELINESS_SCHEMA)
+    query = select(*(supervision_timeliness.c[n] for n in names))
+    return _frame(list(conn.execute(query).cursor.fetchall()), TIMELINESS_SCHEMA)
+
+
+def read_rollup_table(conn: Connection, table: str) -> pl.DataFrame:
+    """Every row of a rollup table (ROLLUP_TABLES), sorted by its key (tests, checks)."""
+    target, key, measures = ROLLUP_TABLES[table]
+    names = [*key, *measures]
+    query = select(*(target.c[n] for n in names)).order_by(*(target.c[k] for k in key))
+    schema: dict[str, pl.DataType] = {n: (pl.Utf8() if n in key else pl.Int64()) for n in names}
+    return _frame(list(conn.execute(query).cursor.fetchall()), schema)
+
+
 def clear_supervision(conn: Connection) -> None:
-    """Empty facts and rollups (a rebuild replays the change log into them)."""
+    """Empty facts and everything derived from them (a rebuild replays the change log into them)."""
+    clear_dashboard_tables(conn)
     conn.execute(delete(supervision_rollups))
     conn.execute(delete(supervision_facts))
+
+
+def clear_dashboard_tables(conn: Connection) -> None:
+    """Empty the city and agency rollups and the timeliness rows (supervise.derived)."""
+    conn.execute(delete(supervision_city_rollups))
+    conn.execute(delete(supervision_agency_rollups))
+    conn.execute(delete(supervision_timeliness))
 
 
 # --- reference data the rules look up -----------------------------------------------------------------

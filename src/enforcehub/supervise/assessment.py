@@ -27,7 +27,7 @@ from sqlalchemy import Connection, and_, case, func, select
 
 from enforcehub.errors import EnforcehubError
 from enforcehub.store.schema import alerts, api_keys, submissions
-from enforcehub.store.supervision import current_data, read_rollups
+from enforcehub.store.supervision import current_data, read_agency_rollups
 from enforcehub.supervise.view import Column, TableView
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -275,9 +275,12 @@ def assess(conn: Connection, period: Period, region_prefix: str | None = None) -
 
     n_months = len(period.months)
     agencies = registry(conn)
-    rollups = read_rollups(
-        conn, datasets=ACTION_DATASETS, month_from=period.months[0], month_to=period.months[-1]
-    ).select("month", "city", "agency_uscc", "records", "reported_on_time", "reported_late")
+    rollups = read_agency_rollups(  # month × city × agency, the action datasets summed
+        conn,
+        month_from=period.months[0],
+        month_to=period.months[-1],
+        measures=("records", "reported_on_time", "reported_late"),
+    )
 
     # coverage: (agency, month) pairs with ≥ 1 record, over active registered agencies × months
     months_with = (

@@ -35,6 +35,7 @@ from enforcehub.store import feeds
 from enforcehub.store import supervision as store
 from enforcehub.store.db import read_transaction, write_transaction
 from enforcehub.supervise.calendar import working_days_between
+from enforcehub.supervise.derived import apply_derived
 from enforcehub.supervise.statutes import statutory_max_cents
 from enforcehub.validate.columns import separators_class
 
@@ -431,4 +432,5 @@ def apply_changes(conn: Connection, page: pl.DataFrame, *, separators: str) -> i
     deltas = rollup_deltas(replaced, new)
     store.replace_facts(conn, record_ids=new["record_id"].to_list(), facts=new)
     store.apply_rollup_deltas(conn, deltas)
+    apply_derived(conn, replaced, new)  # the dashboard's rollups and timeliness rows, same transaction
     return new.height

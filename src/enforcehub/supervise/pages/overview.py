@@ -8,7 +8,7 @@ import polars as pl
 from sqlalchemy import Connection, func, select
 
 from enforcehub.store.schema import api_keys, submissions
-from enforcehub.store.supervision import read_rollups
+from enforcehub.store.supervision import agency_totals, read_city_rollups
 from enforcehub.supervise.pages.common import DATASET_TITLES, city_label, months, scoped
 from enforcehub.supervise.view import Card, Chart, Column, Page, Scope, TableView, page
 
@@ -17,11 +17,18 @@ from enforcehub.supervise.view import Card, Chart, Column, Page, Scope, TableVie
 def overview(conn: Connection, scope: Scope, params: Mapping[str, str]) -> Page:
     month_from, month_to = months(params)
     en = scope.lang == "en"
-    rollups = scoped(read_rollups(conn, month_from=month_from, month_to=month_to), scope)
-    actions = rollups.filter(pl.col("dataset").is_in(list(DATASET_TITLES)))
-    by_dataset = actions.group_by("dataset").agg(pl.col("records").sum()).sort("records", descending=True)
+    # the dataset × month × city rollups (a few thousand rows) and the top agencies grouped in SQL over
+    # the month × city × agency rollups: never the facts, never a row per agency and dataset
+    actions = scoped(read_city_rollups(conn, month_from=month_from, month_to=month_to), scope).filter(
+        pl.col("dataset").is_in(list(DATASET_TITLES))
+    )
+    by_dataset = (
+        actions.group_by("dataset")
+        .agg(pl.col("records").sum())
+        .sort(["records", "dataset"], descending=[True, False])
+    )
     by_month = (
-        actions.group_by("month", "dataset").agg(pl.col("records").sum()).sort("month")
+        actions.group_by("month", "dataset").agg(pl.col("records").sum()).sort("month", "dataset")
         if actions.height
         else actions
     )
@@ -38,14 +45,17 @@ def overview(conn: Connection, scope: Scope, params: Mapping[str, str]) -> Page:
             .fill_nan(None)
             .alias("on_time_share")
         )
-        .sort("records", descending=True)
+        .sort(["records", "city"], descending=[True, False])
     )
-    by_agency = (
-        actions.group_by("agency_uscc")
-        .agg(pl.col("records").sum(), pl.col("reported_late").sum(), pl.col("city").first())
-        .sort("records", descending=True)
-        .head(50)
-    )
+    by_agency = agency_totals(
+        conn,
+        month_from=month_from,
+        month_to=month_to,
+        measures=("records", "reported_late"),
+        city_prefix=scope.region_prefix,
+        order_by="records",
+        limit=50,
+    ).select("agency_uscc", "records", "reported_late", "city")
     submitted = _submissions(conn, scope)
     total = int(actions["records"].sum() or 0)
     received, accepted = submitted["received"], submitted["accepted"]

@@ -17,7 +17,7 @@ import polars as pl
 from sqlalchemy import Connection, case, func, select
 
 from enforcehub.store.schema import findings, submissions
-from enforcehub.store.supervision import current_data, read_rollups
+from enforcehub.store.supervision import agency_totals, current_data
 from enforcehub.supervise.pages.common import DATASET_TITLES, SHANGHAI, city_label, months, today
 from enforcehub.supervise.pages.submitted import (
     KEY,
@@ -402,14 +402,10 @@ def _coverage(
     )
     if scope.region_prefix is not None:
         registry = registry.filter(pl.col("region_code").fill_null("").str.starts_with(scope.region_prefix))
-    rollups = read_rollups(conn, datasets=list(DATASET_TITLES), month_from=month_from, month_to=month_to)
-    counts = (
-        rollups.group_by("agency_uscc", "dataset")
-        .agg(pl.col("records").sum())
-        .pivot(on="dataset", index="agency_uscc", values="records")
-        if rollups.height
-        else pl.DataFrame(schema={"agency_uscc": pl.Utf8})
-    )
+    # records per agency and dataset in the months: grouped in SQL over the month × city × agency rollups
+    counts = agency_totals(
+        conn, month_from=month_from, month_to=month_to, measures=[f"n_{d}" for d in DATASET_TITLES]
+    ).select("agency_uscc", *(pl.col(f"n_{d}").alias(d) for d in DATASET_TITLES))
     for dataset in DATASET_TITLES:
         if dataset not in counts.columns:
             counts = counts.with_columns(pl.lit(0, dtype=pl.Int64).alias(dataset))

@@ -3,36 +3,47 @@ penalty decisions publicized within 7 working days, penalties decided within 90 
 released within 30 (60) days, revoked decisions whose publicity is not reported withdrawn.
 
 The same definitions as the alert rules (supervise/rules/late-publicity.yaml, decision-overdue.yaml,
-seizure-overdue.yaml), computed for every record of the period with the vectorised working-day calendar
-(supervise/calendar.py). Definitions: docs/supervision.md, "Dashboard pages".
+seizure-overdue.yaml), with the vectorised working-day calendar (supervise/calendar.py). Definitions:
+docs/supervision.md, "Dashboard pages".
+
+Two ways to the same figures: for the province and a city (the usual scopes) from the dataset × month ×
+city and month × city × agency rollups and the timeliness rows (supervise/derived.py: counts grouped
+in SQL, the lists' records found through indexes, only those few hundred facts read); for a narrower
+scope (a district) from the facts of the period (`measures`, the reference computation).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import polars as pl
 from sqlalchemy import Connection, select
 
+from enforcehub.store import supervision as store
 from enforcehub.store.schema import supervision_facts
 from enforcehub.store.supervision import FACT_SCHEMA, _copy_frame, _frame
 from enforcehub.supervise.calendar import (
     FIRST_OFFICIAL_YEAR,
     LAST_OFFICIAL_YEAR,
     add_working_days_expr,
+    count_working_days,
     working_days_between,
+)
+from enforcehub.supervise.derived import (
+    DECISION_DAYS,
+    NOT_EFFECTIVE,
+    PUBLICITY_WORKING_DAYS,
+    SEIZURE_DAYS,
+    SEIZURE_EXTENDED_DAYS,
+    WITHDRAWN,
 )
 from enforcehub.supervise.facts import ACTION_DATASETS
 from enforcehub.supervise.pages.common import DATASET_TITLES, city_label, months, today
 from enforcehub.supervise.view import Card, Chart, Column, Page, Scope, TableView, page
 
-PUBLICITY_WORKING_DAYS = 7
-DECISION_DAYS = 90
-SEIZURE_DAYS, SEIZURE_EXTENDED_DAYS = 30, 60
-WITHDRAWN = ("1", "2")  # publicity_status 撤销, 删除
-NOT_EFFECTIVE = ("03", "04", "05")
 TOP = 200
 AGENCY_LIMIT = 100
 RECORD_LINK = "/dashboard/record/{dataset}/{record_id}"
@@ -168,19 +179,72 @@ def _day(value: Any) -> str | None:
     return value.isoformat() if isinstance(value, dt.date) else None
 
 
-@page("timeliness", "及时性", "Timeliness", order=30)
-def timeliness(conn: Connection, scope: Scope, params: Mapping[str, str]) -> Page:
-    month_from, month_to = months(params, default_months=12)
-    as_of = _as_of(params)
-    en = scope.lang == "en"
-    facts = read_period(conn, scope, month_from, month_to)
-    frame = measures(facts, as_of)
-    late_reports, reportable = _count(frame, "reported_late")
-    late_publicity, to_publish = _count(frame, "publicized_late")
-    unpublished, _ = _count(frame, "unpublished_overdue")
-    decided_late, ordinary = _count(frame, "decided_late")
-    seizures_overdue, seizures = _count(frame, "seizure_overdue")
-    not_withdrawn, revoked = _count(frame, "not_withdrawn")
+@dataclass
+class Figures:
+    """What the page shows, however computed: totals, per city, per agency (top AGENCY_LIMIT), and the
+    facts with their measures that the record lists are taken from (all of the period, or a superset
+    of each list's first TOP)."""
+
+    totals: dict[str, int]
+    by_city: pl.DataFrame
+    by_agency: pl.DataFrame
+    listed: pl.DataFrame
+
+
+CITY_COLUMNS = (
+    "records",
+    "reported_late",
+    "reportable",
+    "publicized_late",
+    "to_publish",
+    "decided_late",
+    "ordinary",
+    "seizure_overdue",
+    "seizures",
+)
+AGENCY_COLUMNS = (
+    "records",
+    "reported_late",
+    "reportable",
+    "publicized_late",
+    "decided_late",
+    "seizure_overdue",
+    "not_withdrawn",
+)
+
+
+def _issues(frame: pl.DataFrame) -> pl.DataFrame:
+    return (
+        frame.with_columns(
+            (
+                pl.col("reported_late")
+                + pl.col("publicized_late")
+                + pl.col("decided_late")
+                + pl.col("seizure_overdue")
+                + pl.col("not_withdrawn")
+            ).alias("issues")
+        )
+        .sort(["issues", "records", "agency_uscc"], descending=[True, True, False])
+        .head(AGENCY_LIMIT)
+    )
+
+
+def from_facts(conn: Connection, scope: Scope, month_from: str, month_to: str, as_of: dt.date) -> Figures:
+    """The reference computation: every fact of the period in scope, with its measures."""
+    frame = measures(read_period(conn, scope, month_from, month_to), as_of)
+    totals: dict[str, int] = {"records": frame.height}
+    for name, (flag, whole) in {
+        "late_reports": ("reported_late", "reportable"),
+        "late_publicity": ("publicized_late", "to_publish"),
+        "unpublished": ("unpublished_overdue", ""),
+        "decided_late": ("decided_late", "ordinary"),
+        "seizures_overdue": ("seizure_overdue", "seizures"),
+        "not_withdrawn": ("not_withdrawn", "revoked"),
+    }.items():
+        part, applies = _count(frame, flag)
+        totals[name] = part
+        if whole:
+            totals[whole] = applies
     by_city = (
         frame.group_by("city")
         .agg(
@@ -196,14 +260,8 @@ def timeliness(conn: Connection, scope: Scope, params: Mapping[str, str]) -> Pag
         )
         .sort("city")
     )
-    cities = [city_label(c, scope.lang) for c in by_city["city"].to_list()]
-
-    def shares(part: str, whole: str) -> list[float | None]:
-        return [_pct(int(p or 0), int(w or 0)) for p, w in by_city.select(part, whole).iter_rows()]
-
-    by_agency = (
-        frame.group_by("agency_uscc")
-        .agg(
+    by_agency = _issues(
+        frame.group_by("agency_uscc").agg(
             pl.col("agency_name").drop_nulls().first(),
             pl.col("city").first(),
             pl.len().alias("records"),
@@ -214,18 +272,197 @@ def timeliness(conn: Connection, scope: Scope, params: Mapping[str, str]) -> Pag
             pl.col("seizure_overdue").sum().alias("seizure_overdue"),
             pl.col("not_withdrawn").sum().alias("not_withdrawn"),
         )
-        .with_columns(
-            (
-                pl.col("reported_late")
-                + pl.col("publicized_late")
-                + pl.col("decided_late")
-                + pl.col("seizure_overdue")
-                + pl.col("not_withdrawn")
-            ).alias("issues")
-        )
-        .sort(["issues", "records", "agency_uscc"], descending=[True, True, False])
-        .head(AGENCY_LIMIT)
     )
+    return Figures(totals, by_city, by_agency, frame)
+
+
+def _not_due(conn: Connection, scope: Scope, month_from: str, month_to: str, as_of: dt.date) -> pl.DataFrame:
+    """Open cases not late on as_of, per kind, city and agency ('' for unknown, as in the rollups)."""
+    return store.open_not_due(
+        conn, month_from=month_from, month_to=month_to, region_prefix=scope.region_prefix, as_of=as_of
+    ).with_columns(pl.col("city", "agency_uscc").fill_null(""))
+
+
+def _minus_not_due(frame: pl.DataFrame, not_due: pl.DataFrame, on: list[str]) -> pl.DataFrame:
+    """publicized_late and seizure_overdue on as_of: the closed cases that were late plus the open cases
+    minus those not yet due."""
+    pending = (
+        not_due.group_by(on).agg(
+            pl.col("n").filter(pl.col("kind") == "unpublished").sum().alias("__unpublished"),
+            pl.col("n").filter(pl.col("kind") == "held").sum().alias("__held"),
+        )
+        if not_due.height
+        else pl.DataFrame(schema={**{c: pl.Utf8 for c in on}, "__unpublished": pl.Int64, "__held": pl.Int64})
+    )
+    return (
+        frame.join(pending, on=on, how="left")
+        .with_columns(pl.col("__unpublished", "__held").fill_null(0))
+        .with_columns(
+            (pl.col("published_late") + pl.col("unpublished") - pl.col("__unpublished")).alias(
+                "publicized_late"
+            ),
+            (pl.col("unpublished") - pl.col("__unpublished")).alias("unpublished_overdue"),
+            (pl.col("seizures_closed_late") + pl.col("still_held") - pl.col("__held")).alias(
+                "seizure_overdue"
+            ),
+            (pl.col("reported_on_time") + pl.col("reported_late")).alias("reportable"),
+        )
+    )
+
+
+def _last_day_with_lag(day: dt.date, as_of: dt.date) -> dt.date:
+    """The last day after `day` (before as_of) from which as many working days run to as_of."""
+    lag = count_working_days(day, as_of)
+    while day + dt.timedelta(days=1) < as_of and count_working_days(day + dt.timedelta(days=1), as_of) == lag:
+        day += dt.timedelta(days=1)
+    return day
+
+
+def _listed_ids(conn: Connection, scope: Scope, month_from: str, month_to: str, as_of: dt.date) -> list[int]:
+    """Records that include each list's first TOP (ties included): the lists sorted by a value kept in
+    the timeliness rows take their first TOP in SQL; the open cases, whose lag grows with as_of, are
+    taken earliest first (the longest lag), with every case sharing the lag of the TOP-th."""
+
+    def ids(
+        kind: str,
+        order: str,
+        limit: int | None = TOP,
+        due_before: dt.date | None = None,
+        since_until: dt.date | None = None,
+    ) -> list[tuple[int, Any]]:
+        return store.timeliness_ids(
+            conn,
+            kind,
+            month_from=month_from,
+            month_to=month_to,
+            region_prefix=scope.region_prefix,
+            order=order,
+            limit=limit,
+            due_before=due_before,
+            since_until=since_until,
+        )
+
+    found: set[int] = set()
+    for kind in ("report", "publicity", "decision", "seizure"):
+        found.update(r for r, _ in ids(kind, "value"))
+    found.update(r for r, _ in ids("withdrawal", "since-desc"))
+    for kind in ("unpublished", "held"):
+        first = ids(kind, "since", due_before=as_of)
+        found.update(r for r, _ in first)
+        if len(first) == TOP and first[-1][1] is not None:
+            last = _as_date(first[-1][1])
+            # unpublished: the lag counts working days, equal over a weekend or holiday; held: calendar days
+            until = _last_day_with_lag(last, as_of) if kind == "unpublished" else last
+            found.update(r for r, _ in ids(kind, "since", limit=None, due_before=as_of, since_until=until))
+    return sorted(found)
+
+
+def _as_date(value: Any) -> dt.date:
+    return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value)[:10])
+
+
+def from_rollups(conn: Connection, scope: Scope, month_from: str, month_to: str, as_of: dt.date) -> Figures:
+    """The same figures from the rollups and the timeliness rows (province or city scope)."""
+    prefix = scope.region_prefix
+    not_due = _not_due(conn, scope, month_from, month_to, as_of)
+    cities = store.read_city_rollups(conn, month_from=month_from, month_to=month_to, city_prefix=prefix)
+    summed = list(store.CITY_MEASURES)
+    per_city = _minus_not_due(
+        cities.group_by("city").agg(pl.col(m).sum() for m in summed), not_due, ["city"]
+    ).sort("city")
+    totals = {
+        "records": int(per_city["records"].sum() or 0),
+        "late_reports": int(per_city["reported_late"].sum() or 0),
+        "reportable": int(per_city["reportable"].sum() or 0),
+        "late_publicity": int(per_city["publicized_late"].sum() or 0),
+        "to_publish": int(per_city["to_publish"].sum() or 0),
+        "unpublished": int(per_city["unpublished_overdue"].sum() or 0),
+        "decided_late": int(per_city["decided_late"].sum() or 0),
+        "ordinary": int(per_city["ordinary"].sum() or 0),
+        "seizures_overdue": int(per_city["seizure_overdue"].sum() or 0),
+        "seizures": int(per_city["seizures"].sum() or 0),
+        "not_withdrawn": int(per_city["not_withdrawn"].sum() or 0),
+        "revoked": int(per_city["revoked"].sum() or 0),
+    }
+    by_city = per_city.select("city", *CITY_COLUMNS)
+    agencies = store.agency_totals(
+        conn,
+        month_from=month_from,
+        month_to=month_to,
+        city_prefix=prefix,
+        measures=(
+            "records",
+            "reported_on_time",
+            "reported_late",
+            "published_late",
+            "unpublished",
+            "decided_late",
+            "seizures_closed_late",
+            "still_held",
+            "not_withdrawn",
+        ),
+    )
+    per_agency = _minus_not_due(
+        agencies, not_due.group_by("kind", "agency_uscc").agg(pl.col("n").sum()), ["agency_uscc"]
+    )
+    top = _issues(per_agency.select("agency_uscc", "city", *AGENCY_COLUMNS))
+    names = _agency_names(conn, top["agency_uscc"].to_list())
+    by_agency = top.with_columns(
+        pl.col("agency_uscc").replace_strict(names, default=None, return_dtype=pl.Utf8).alias("agency_name"),
+        pl.when(pl.col("agency_uscc") != "").then(pl.col("agency_uscc")).alias("agency_uscc"),
+        pl.when(pl.col("city") != "").then(pl.col("city")).alias("city"),
+    )
+    ids = _listed_ids(conn, scope, month_from, month_to, as_of)
+    facts = (
+        store.read_facts(conn, columns=COLUMNS, record_ids=ids)
+        if ids
+        else pl.DataFrame(schema={n: FACT_SCHEMA[n] for n in COLUMNS})
+    )
+    return Figures(totals, by_city, by_agency, measures(facts, as_of))
+
+
+def _agency_names(conn: Connection, agencies: list[str]) -> dict[str, str]:
+    """A name each agency's records carry (one indexed lookup per agency of the table)."""
+    t = supervision_facts.c
+    names: dict[str, str] = {}
+    for agency in agencies:
+        if not agency:
+            continue
+        name = conn.execute(
+            select(t.agency_name).where(t.agency_uscc == agency, t.agency_name.is_not(None)).limit(1)
+        ).scalar()
+        if name is not None:
+            names[agency] = str(name)
+    return names
+
+
+def figures(conn: Connection, scope: Scope, month_from: str, month_to: str, as_of: dt.date) -> Figures:
+    """From the rollups for the province and a city; from the facts for a narrower region (the rollups
+    are per city)."""
+    prefix = scope.region_prefix
+    if prefix is None or len(prefix) <= 4:  # city = region[:4] + "00": the same records either way
+        return from_rollups(conn, scope, month_from, month_to, as_of)
+    return from_facts(conn, scope, month_from, month_to, as_of)
+
+
+@page("timeliness", "及时性", "Timeliness", order=30)
+def timeliness(conn: Connection, scope: Scope, params: Mapping[str, str]) -> Page:
+    month_from, month_to = months(params, default_months=12)
+    as_of = _as_of(params)
+    en = scope.lang == "en"
+    found = figures(conn, scope, month_from, month_to, as_of)
+    totals, by_city, by_agency, frame = found.totals, found.by_city, found.by_agency, found.listed
+    late_reports, reportable = totals["late_reports"], totals["reportable"]
+    late_publicity, to_publish = totals["late_publicity"], totals["to_publish"]
+    unpublished = totals["unpublished"]
+    decided_late, ordinary = totals["decided_late"], totals["ordinary"]
+    seizures_overdue, seizures = totals["seizures_overdue"], totals["seizures"]
+    not_withdrawn, revoked = totals["not_withdrawn"], totals["revoked"]
+    cities = [city_label(c, scope.lang) for c in by_city["city"].to_list()]
+
+    def shares(part: str, whole: str) -> list[float | None]:
+        return [_pct(int(p or 0), int(w or 0)) for p, w in by_city.select(part, whole).iter_rows()]
+
     record_columns = [
         Column("business_key", "记录", "Record", link=RECORD_LINK),
         Column("dataset_title", "类别", "Kind"),
@@ -265,7 +502,7 @@ def timeliness(conn: Connection, scope: Scope, params: Mapping[str, str]) -> Pag
         title_en="Timeliness",
         filters={"month_from": month_from, "month_to": month_to, "as_of": as_of.isoformat()},
         cards=[
-            Card("记录数", "Records", frame.height),
+            Card("记录数", "Records", totals["records"]),
             Card(
                 "逾期报送率",
                 "Reported late",
