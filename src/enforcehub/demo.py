@@ -1,11 +1,14 @@
 """`enforcehub demo`: a whole hub in one command.
 
-Generates the synthetic province (2% of rows carry one error), starts a hub on the embedded
-default (SQLite in `<out>/hub-data`), creates an admin key, reports every dataset through the HTTP
-API as the province's data office would (reference data first), and prints the receipts and where
-to look. Not with a `platform` key: a platform may report only for agencies registered in its region,
-and the demo's registry and action files carry injected errors on purpose, so a platform would be
-refused whole files where the demo means to show rows sent back with their problems.
+Generates the synthetic province (2% of rows carry one error) with the planted supervision cases
+(synth/plant.py: for every alert rule a few records it must flag, kept free of injected errors, as are
+the agencies, officers and parties they refer to), starts a hub on the embedded default (SQLite in
+`<out>/hub-data`), creates an admin key, reports every dataset through the HTTP API as the province's
+data office would (reference data first), evaluates the alert rules once everything is in, and prints
+the receipts, the open alerts per rule and where to look. Not with a `platform` key: a platform may
+report only for agencies registered in its region, and the demo's registry and action files carry
+injected errors on purpose, so a platform would be refused whole files where the demo means to show
+rows sent back with their problems.
 """
 
 from __future__ import annotations
@@ -191,7 +194,7 @@ def run_demo(
     console = console or Console()
     en = lang == "en"
     console.print("Generating the synthetic Guangdong province…" if en else "正在生成合成的广东省执法数据…")
-    generate(out, seed=seed, scale=scale, error_rate=DEMO_ERROR_RATE, formats=("csv",))
+    generate(out, seed=seed, scale=scale, error_rate=DEMO_ERROR_RATE, formats=("csv",), plant_alerts=True)
     data_dir = out / "hub-data"
     shutil.rmtree(data_dir, ignore_errors=True)
     hub = _Hub(data_dir, _free_port(port))
@@ -217,7 +220,8 @@ def run_demo(
             if path.is_file():
                 receipts[name] = client.submit_file(path, name)
         _print_receipts(console, receipts, en)
-        consumers = _wait_for_sharing(admin_client)
+        consumers = _wait_for_sharing(admin_client)  # the supervision facts too (an internal consumer)
+        evaluate_demo_alerts(hub.settings)
         _print_sharing(console, consumers, receiver, en)
         _print_where_to_look(console, hub.url, admin, receipts, en, feed_keys)
         _print_dashboard(console, hub.url, keys, admin_client, en)
@@ -235,25 +239,49 @@ def run_demo(
     return receipts
 
 
+def evaluate_demo_alerts(settings: Any) -> dict[str, int]:
+    """Evaluate the supervision rules now (today, Asia/Shanghai) on everything reported — the hub's
+    upkeep evaluates as facts arrive, possibly halfway through the reporting; returns the open alerts
+    per rule."""
+    from enforcehub.store import supervision as store
+    from enforcehub.store.db import make_engine, read_transaction
+    from enforcehub.supervise.alerts import evaluate_alerts
+
+    engine = make_engine(settings)
+    try:
+        evaluate_alerts(engine)
+        with read_transaction(engine) as conn:
+            counts = store.alert_counts(conn)
+    finally:
+        engine.dispose()
+    found: dict[str, int] = {}
+    for row in counts:
+        if row["status"] == "open":
+            found[row["rule"]] = found.get(row["rule"], 0) + int(row["alerts"])
+    return found
+
+
 def _print_dashboard(console: Console, url: str, keys: dict[str, str], client: Any, en: bool) -> None:
-    """Where the supervisors look, once the first alert evaluation has run (it follows the facts)."""
-    deadline = time.monotonic() + 30
-    alerts: dict[str, Any] = {}
-    while time.monotonic() < deadline:
-        answer = client.get("/api/v1/supervision/alerts")
-        if answer.status_code != 200:
-            break
-        alerts = answer.json()
-        if any(card.get("value") for card in alerts.get("cards", [])):
-            break
-        time.sleep(1.0)
-    if alerts:
-        summary = "; ".join(
-            f"{c['label_en'] if en else c['label']} {c['value']}" for c in alerts.get("cards", [])[:3]
+    """The open alerts per rule, as the dashboard's alerts page shows them, and where supervisors look."""
+    answer = client.get("/api/v1/supervision/alerts")
+    if answer.status_code == 200:
+        page = answer.json()
+        rules: dict[str, Any] = next(
+            (t for t in page.get("tables", []) if t.get("id") == "rules"), {"rows": []}
         )
-        console.print(("Supervision alerts: " if en else "执法监督预警：") + summary, markup=False)
+        open_rules = [r for r in rules["rows"] if r.get("open")]
+        total = sum(int(r["open"]) for r in open_rules)
+        console.print(
+            f"Supervision alerts open: {total:,} ({len(open_rules)} rules)"
+            if en
+            else f"执法监督预警（待处理）：{total:,} 条，涉及 {len(open_rules)} 条规则",
+            markup=False,
+        )
+        for row in open_rules:
+            console.print(f"    {row['title']} ({row['rule']}): {int(row['open']):,}", markup=False)
     lines = [
         ("the supervision dashboard", "执法监督看板", f"{url}/dashboard"),
+        ("its alerts", "预警", f"{url}/dashboard/alerts"),
         ("log in as the province's supervisor with", "省级监督员登录密钥", keys["supervisor"]),
         (
             "or as Guangzhou's (sees only 广州市)",

@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import time
 import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -173,8 +175,8 @@ def generate(
             raise ValueError(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
     if not 0.0 <= error_rate <= 1.0:
         raise ValueError("error_rate must be between 0 and 1")
-    if plant_alerts and (error_rate > 0 or datasets is not None):
-        raise ValueError("plant_alerts needs every dataset and error_rate 0 (alerts judge stored records)")
+    if plant_alerts and datasets is not None:
+        raise ValueError("plant_alerts needs every dataset (the cases copy agencies, officers, parties)")
     names = list(DATASET_NAMES) if datasets is None else [d for d in DATASET_NAMES if d in set(datasets)]
     unknown = set(datasets or ()) - set(DATASET_NAMES)
     if unknown:
@@ -198,24 +200,36 @@ def generate(
             summary.paths.append(write(frame, out / f"{name}.{fmt}", fmt, encoding=encoding))
         summary.files[name] = out / f"{name}.{formats[0]}"
 
+    def broken(name: str, frame: pl.DataFrame, protected: set[int] | None = None) -> pl.DataFrame:
+        """`frame` with `error_rate` of its rows (none of `protected`) carrying one error each."""
+        if error_rate <= 0:
+            return frame
+        frame, found = _inject_except(std, name, frame, error_rate, _stream(seed, name, 1), protected)
+        summary.errors[name] = len(found)
+        for fmt in formats:
+            base = first_row(fmt)
+            truth[fmt] += [
+                {"dataset": name, "row": index + base, "field": f, "code": c} for index, f, c in found
+            ]
+        return frame
+
     for name in names:
         columns = _columns(name, _stream(seed, name), province, rows, vocab)
         n = len(next(iter(columns.values())))
         frame = assemble(std, name, columns, n)
-        if error_rate > 0:
-            frame, found = inject(std, name, frame, error_rate, _stream(seed, name, 1))
-            summary.errors[name] = len(found)
-            for fmt in formats:
-                base = first_row(fmt)
-                truth[fmt] += [
-                    {"dataset": name, "row": index + base, "field": f, "code": c} for index, f, c in found
-                ]
         if plant_alerts:
-            held[name] = frame
+            held[name] = frame  # errors come after planting, away from the planted cases
         else:
-            emit(name, frame)
+            emit(name, broken(name, frame))
     if plant_alerts:
-        summary.alerts_truth, summary.planted = _plant(out, std, held, _stream(seed, "plant"))
+        base_rows = {name: frame.height for name, frame in held.items()}
+        planted = _plant_cases(held, _stream(seed, "plant"))
+        protected = _protected(held, base_rows) if error_rate > 0 else {}
+        for name in names:
+            held[name] = broken(name, held[name], protected.get(name, set()))
+        summary.alerts_truth, summary.planted = _write_alert_truth(
+            out, std, held, planted, truth[formats[0]] if error_rate > 0 else [], first_row(formats[0])
+        )
         for name in names:
             emit(name, held[name])
     if error_rate > 0:
@@ -224,16 +238,141 @@ def generate(
     return summary
 
 
-def _plant(
-    out: Path, std: Standard, frames: dict[str, pl.DataFrame], rng: np.random.Generator
-) -> tuple[Path, int]:
-    """Append the planted supervision cases to `frames` (in place) and write alerts_truth.jsonl."""
-    from enforcehub.synth.alert_oracle import alert_truth
-    from enforcehub.synth.common import TODAY
+def _plant_cases(frames: dict[str, pl.DataFrame], rng: np.random.Generator) -> Any:
+    """Append the planted supervision cases to `frames` (in place); the Planted record."""
     from enforcehub.synth.plant import plant_alert_cases
 
     planted = plant_alert_cases(frames, rng)
     frames.update(planted.frames)
+    return planted
+
+
+def _protected(frames: dict[str, pl.DataFrame], base_rows: dict[str, int]) -> dict[str, set[int]]:
+    """Rows that must stay free of injected errors so every planted case reaches the store as planted:
+    the planted rows themselves and the registry rows they refer to (their agencies, officers, parties
+    and matters: a refused agency row would make the hub refuse the case as agency-unknown)."""
+    planted = {name: frame.slice(base_rows[name]) for name, frame in frames.items()}
+    wanted: dict[str, set[str]] = {"agency": set(), "officer": set(), "counterparty": set(), "matter": set()}
+    for rows in planted.values():
+        if not rows.height:
+            continue
+        for column, registry in (
+            ("agency_uscc", "agency"),
+            ("counterparty_uscc", "counterparty"),
+            ("id_number", "counterparty"),
+            ("matter_code", "matter"),
+        ):
+            if column in rows.columns:
+                wanted[registry].update(v for v in rows[column].to_list() if v)
+        if "officer_cert_numbers" in rows.columns:
+            for text in rows["officer_cert_numbers"].drop_nulls().to_list():
+                wanted["officer"].update(t for t in re.split(r"[;；,，、\s]+", str(text)) if t)
+    keys = {
+        "agency": "agency_uscc",
+        "officer": "cert_number",
+        "counterparty": "counterparty_code",
+        "matter": "matter_code",
+    }
+    found: dict[str, set[int]] = {}
+    for name, frame in frames.items():
+        indices = set(range(base_rows[name], frame.height))
+        key = keys.get(name)
+        if key is not None and key in frame.columns and wanted[name]:
+            hits = frame.with_row_index("__i").filter(pl.col(key).is_in(list(wanted[name])))["__i"]
+            indices.update(int(i) for i in hits.to_list())
+        found[name] = indices
+    return found
+
+
+def _inject_except(
+    std: Standard,
+    name: str,
+    frame: pl.DataFrame,
+    rate: float,
+    rng: np.random.Generator,
+    protected: set[int] | None,
+) -> tuple[pl.DataFrame, list[tuple[int, str, str]]]:
+    """inject() over the rows not in `protected`; the row indices found refer to `frame`."""
+    if not protected:
+        return inject(std, name, frame, rate, rng)
+    order = pl.Series("__i", range(frame.height), dtype=pl.Int64)
+    keep = order.is_in(sorted(protected))
+    positions = order.filter(~keep).to_list()
+    changed, found = inject(std, name, frame.filter(~keep), rate, rng)
+    kept = frame.filter(keep).cast(dict(changed.schema))  # type: ignore[arg-type]
+    merged = (
+        pl.concat(
+            [
+                changed.with_columns(pl.Series("__i", positions, dtype=pl.Int64)),
+                kept.with_columns(order.filter(keep)),
+            ],
+            how="vertical",
+        )
+        .sort("__i")
+        .drop("__i")
+    )
+    return merged, [(positions[index], f, c) for index, f, c in found]
+
+
+ACTION_DATASETS = ("penalty", "license", "coercion", "inspection", "levy", "requisition")
+
+
+def _as_stored(frames: dict[str, pl.DataFrame]) -> dict[str, pl.DataFrame]:
+    """The action rows the hub's registry checks let through once the registry rows with errors are
+    refused: the agency, every officer number and the matter must be in the registries kept."""
+    agencies = set(frames["agency"]["agency_uscc"].drop_nulls().to_list()) if "agency" in frames else None
+    officers = set(frames["officer"]["cert_number"].drop_nulls().to_list()) if "officer" in frames else None
+    matters = set(frames["matter"]["matter_code"].drop_nulls().to_list()) if "matter" in frames else None
+    kept = dict(frames)
+    for name in ACTION_DATASETS:
+        frame = frames.get(name)
+        if frame is None:
+            continue
+        ok = pl.lit(True)
+        if agencies is not None and "agency_uscc" in frame.columns:
+            ok = ok & pl.col("agency_uscc").is_in(sorted(agencies))
+        if matters is not None and "matter_code" in frame.columns:
+            ok = ok & (pl.col("matter_code").is_null() | pl.col("matter_code").is_in(sorted(matters)))
+        if officers is not None and "officer_cert_numbers" in frame.columns:
+            listed = (
+                pl.col("officer_cert_numbers")
+                .fill_null("")
+                .str.replace_all(r"[;；,，、\s]+", ";")
+                .str.split(";")
+                .list.eval(pl.element().filter(pl.element() != ""))
+            )
+            ok = ok & listed.list.eval(pl.element().is_in(sorted(officers))).list.all()
+        kept[name] = frame.filter(ok)
+    return kept
+
+
+def _write_alert_truth(
+    out: Path,
+    std: Standard,
+    frames: dict[str, pl.DataFrame],
+    planted: Any,
+    errors: list[dict[str, object]],
+    first: int,
+) -> tuple[Path, int]:
+    """alerts_truth.jsonl (the oracle over the output) and alerts_planted.jsonl (the cases). Rows with
+    an injected error are refused at intake and left out of the oracle's input; the planted cases and
+    the registry rows they use carry none, so their alerts are exact (base-data alerts may differ where
+    a refused registry row makes the hub refuse more)."""
+    from enforcehub.synth.alert_oracle import alert_truth
+    from enforcehub.synth.common import TODAY
+
+    if errors:
+        bad: dict[str, set[int]] = {}
+        for item in errors:
+            bad.setdefault(str(item["dataset"]), set()).add(int(str(item["row"])) - first)
+        frames = _as_stored(
+            {
+                name: frame.with_row_index("__i")
+                .filter(~pl.col("__i").is_in(sorted(bad.get(name, set()))))
+                .drop("__i")
+                for name, frame in frames.items()
+            }
+        )
     expected = alert_truth(frames, std, planted=planted.keys, as_of=TODAY.astype(dt.date))
     path = out / ALERTS_TRUTH_FILE
     lines = [json.dumps(item, ensure_ascii=False) for item in expected]
