@@ -165,7 +165,9 @@ def generate(
     `encoding`: CSV encoding (utf-8 or gb18030). `headers`: element names ("name") or Chinese titles
     ("title"). `datasets`: a subset to generate (default: all 13). `plant_alerts`: append the planted
     supervision cases (synth/plant.py) and write `alerts_truth.jsonl`, the alerts the supervision rules
-    must raise evaluated on the synthetic today (2026-06-30); needs all datasets and no injected errors.
+    must raise evaluated on the synthetic today (2026-06-30); needs all datasets. With `error_rate`
+    too (the demo), errors are injected after planting and never into the planted rows or the agency,
+    officer, party and matter rows they use, and the truth is computed over the rows the hub keeps.
     """
     started = time.perf_counter()
     std = standard or packaged_standard()
