@@ -117,14 +117,20 @@ def _frame(rows: list[dict[str, Any]], first_id: int = 1) -> pl.DataFrame:
     return pl.DataFrame(full, schema=store.FACT_SCHEMA)
 
 
-@pytest.fixture(scope="module")
-def engine() -> Iterator[Engine]:
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def engine(request: pytest.FixtureRequest) -> Iterator[Engine]:
+    """A migrated hub database: SQLite, and PostgreSQL (the SQL of the fast path differs by dialect)."""
+    from tests.servers import drop_pg_database, fresh_pg_database
+
     data = Path(tempfile.mkdtemp(prefix="enforcehub-derived-"))
-    settings_ = Settings(data_dir=data)
+    url = fresh_pg_database(request.getfixturevalue("pg_url")) if request.param == "postgresql" else None
+    settings_ = Settings(data_dir=data, database_url=url) if url else Settings(data_dir=data)
     found = make_engine(settings_)
     migrate(settings_, found)
     yield found
     found.dispose()
+    if url:
+        drop_pg_database(url)
     shutil.rmtree(data, ignore_errors=True)
 
 
