@@ -412,8 +412,8 @@ supervision_agency_rollups = Table(
 )
 
 # One row per record and timeliness finding (kind: report publicity unpublished decision seizure held
-# withdrawal): the timeliness page's record lists (ordered by `value` or `since` through the indexes)
-# and the open cases whose lateness depends on the day asked (`due`: late when due < that day).
+# withdrawal): the timeliness page's record lists (each kind's in `rank`, record_id order through the
+# index: no sort) and the open cases whose lateness depends on the day asked (`due`: late when due < it).
 supervision_timeliness = Table(
     "supervision_timeliness",
     metadata,
@@ -424,12 +424,11 @@ supervision_timeliness = Table(
     Column("city", String(6)),
     Column("region", String(6)),
     Column("agency_uscc", String(18)),
-    Column("value", BigInteger),  # working days or days late by: report/publicity lag, decision or held days
-    Column("since", Date),  # the decision (unpublished, withdrawal) or the measure's start (held)
+    Column("rank", BigInteger, nullable=False),  # the list's order: −lag, −days, or the day (see derived)
     Column("due", Date),  # unpublished: the publicity deadline; held: start + 30 (60) days
-    Index(None, "kind", "value"),
-    Index(None, "kind", "since"),
-    Index(None, "kind", "due"),
+    Index(None, "kind", "rank", "record_id"),  # a list's first rows, in order
+    Index(None, "kind", "act_month"),  # a period's open cases
+    Index(None, "kind", "due"),  # open cases not yet due on a day
 )
 
 alerts = Table(

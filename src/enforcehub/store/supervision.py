@@ -436,8 +436,7 @@ TIMELINESS_SCHEMA: dict[str, pl.DataType] = {
     "city": pl.Utf8(),
     "region": pl.Utf8(),
     "agency_uscc": pl.Utf8(),
-    "value": pl.Int64(),
-    "since": pl.Date(),
+    "rank": pl.Int64(),
     "due": pl.Date(),
 }
 
@@ -481,59 +480,72 @@ def timeliness_ids(
     month_from: str,
     month_to: str,
     region_prefix: str | None,
-    order: str,
     limit: int | None = None,
     due_before: dt.date | None = None,
-    since_until: dt.date | None = None,
-) -> list[tuple[int, Any]]:
-    """(record_id, value or since) of the timeliness rows of `kind` in the months and region, in
-    `order`: "value" (highest first), "since" (earliest first) or "since-desc" (latest first, empty
-    last); then by record_id. `due_before`: only open cases due before that day; `since_until`: only
-    those with `since` up to that day."""
+    rank_until: int | None = None,
+) -> list[tuple[int, int]]:
+    """(record_id, rank) of the timeliness rows of `kind` in the months and region, in list order
+    (rank, then record_id — the (kind, rank, record_id) index). `due_before`: only open cases due
+    before that day; `rank_until`: only rows ranked up to that."""
     t = supervision_timeliness.c
     conditions = [t.kind == kind, t.act_month >= month_from, t.act_month <= month_to]
     conditions += _scope(t.region, region_prefix)
     if due_before is not None:
         conditions.append(t.due < due_before)
-    if since_until is not None:
-        conditions.append(t.since <= since_until)
-    column = t.value if order == "value" else t.since
-    if order == "value":
-        ordering = [t.value.desc(), t.record_id]
-    elif order == "since":
-        ordering = [t.since, t.record_id]
-    else:
-        ordering = [t.since.desc().nulls_last(), t.record_id]
-    query = select(t.record_id, column).where(*conditions).order_by(*ordering)
+    if rank_until is not None:
+        conditions.append(t.rank <= rank_until)
+    query = select(t.record_id, t.rank).where(*conditions).order_by(t.rank, t.record_id)
     if limit is not None:
         query = query.limit(limit)
-    return [(int(r), v) for r, v in conn.execute(query).all()]
+    return [(int(r), int(k)) for r, k in conn.execute(query).all()]
 
 
 def open_not_due(
     conn: Connection, *, month_from: str, month_to: str, region_prefix: str | None, as_of: dt.date
 ) -> pl.DataFrame:
     """Open cases (kinds unpublished, held) not yet late on `as_of` (due on or after it, or no due
-    day): kind, city, agency_uscc, n."""
+    day): kind, city, agency_uscc, n. Two queries, each a range of the (kind, due) index."""
     t = supervision_timeliness.c
-    query = (
-        select(t.kind, t.city, t.agency_uscc, func.count().label("n"))
-        .where(
-            t.kind.in_(["unpublished", "held"]),
-            (t.due >= as_of) | t.due.is_(None),
-            t.act_month >= month_from,
-            t.act_month <= month_to,
-            *_scope(t.region, region_prefix),
-        )
-        .group_by(t.kind, t.city, t.agency_uscc)
-    )
     schema: dict[str, pl.DataType] = {
         "kind": pl.Utf8(),
         "city": pl.Utf8(),
         "agency_uscc": pl.Utf8(),
         "n": pl.Int64(),
     }
-    return _frame(list(conn.execute(query).cursor.fetchall()), schema)
+    rows: list[Any] = []
+    for pending in (t.due >= as_of, t.due.is_(None)):
+        query = (
+            select(t.kind, t.city, t.agency_uscc, func.count().label("n"))
+            .where(
+                t.kind.in_(["unpublished", "held"]),
+                pending,
+                t.act_month >= month_from,
+                t.act_month <= month_to,
+                *_scope(t.region, region_prefix),
+            )
+            .group_by(t.kind, t.city, t.agency_uscc)
+        )
+        rows.extend(conn.execute(query).cursor.fetchall())
+    found = _frame(rows, schema)
+    return found.group_by("kind", "city", "agency_uscc").agg(pl.col("n").sum()) if found.height else found
+
+
+def agency_names(conn: Connection, agencies: Sequence[str]) -> dict[str, str]:
+    """A name the facts of each agency carry (one indexed lookup per agency, in one statement)."""
+    wanted = [a for a in agencies if a]
+    if not wanted:
+        return {}
+    t = supervision_facts.c
+    lookups = [
+        select(t.agency_name)
+        .where(t.agency_uscc == agency, t.agency_name.is_not(None))
+        .limit(1)
+        .scalar_subquery()
+        .label(f"a{n}")
+        for n, agency in enumerate(wanted)
+    ]
+    row = conn.execute(select(*lookups)).one()
+    return {agency: str(name) for agency, name in zip(wanted, row, strict=True) if name is not None}
 
 
 def read_timeliness(conn: Connection) -> pl.DataFrame:

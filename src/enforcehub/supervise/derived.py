@@ -9,9 +9,9 @@ Kept by the same deltas, in the same write transaction, as the facts and `superv
 - `supervision_agency_rollups` month × city × agency, the datasets summed with a count per dataset
   (the agency tables of overview, quality, timeliness and assessment);
 - `supervision_timeliness`     one row per record and finding (late report, late publication, decided
-  after 90 days, seizure beyond its period, publicity not withdrawn) with the value the page's lists
-  sort by, and the open cases (unpublished decisions, measures still held) with the day they become
-  late — whether an open case is late depends on the day asked (`as_of`), so the rollups count the
+  after 90 days, seizure beyond its period, publicity not withdrawn) ranked as the page's lists sort,
+  and the open cases (unpublished decisions, measures still held) with the day they become late —
+  whether an open case is late depends on the day asked (`as_of`), so the rollups count the
   open cases and the page subtracts those not yet due on that day.
 
 The definitions are the timeliness page's (pages/timeliness.py `measures`, the reference computation
@@ -152,50 +152,38 @@ def _deltas(old: pl.DataFrame, new: pl.DataFrame, table: str) -> pl.DataFrame:
     return summed.filter(pl.any_horizontal([pl.col(m) != 0 for m in measures]))
 
 
+LAST = 2**62  # the rank of a row whose sort value is unknown: after every other (the reference's nulls last)
+
+
+def _days(day: pl.Expr) -> pl.Expr:
+    """A date as days since 1970-01-01."""
+    return day.cast(pl.Date).cast(pl.Int64)
+
+
+def _highest(value: pl.Expr) -> pl.Expr:
+    """Rank of a value listed highest first."""
+    return -value.cast(pl.Int64)
+
+
 def timeliness_items(facts: pl.DataFrame) -> pl.DataFrame:
-    """The supervision_timeliness rows of facts (TIMELINESS_SCHEMA): one per record and kind."""
+    """The supervision_timeliness rows of facts (TIMELINESS_SCHEMA): one per record and kind, `rank`
+    ordering each kind's list as the page does (ascending, then record_id): the value highest first
+    (report, publicity, decision, seizure: −value), the decision latest first (withdrawal: −day), the
+    open case earliest first (unpublished, held: its decision or start day; the longest lag first)."""
     flagged = flags(facts)
-    base = [
-        pl.col("record_id"),
-        pl.col("dataset"),
-        pl.col("act_month"),
-        pl.col("city"),
-        pl.col("region"),
-        pl.col("agency_uscc"),
-    ]
     none_date = pl.lit(None, dtype=pl.Date)
-    none_int = pl.lit(None, dtype=pl.Int64)
     held_due = pl.col("measure_start_date") + pl.duration(days=pl.col("t_limit"))
     parts = [
-        (
-            "report",
-            pl.col("reported_late").fill_null(False),
-            pl.col("report_lag_wd"),
-            pl.col("act_date"),
-            none_date,
-        ),
-        (
-            "publicity",
-            pl.col("t_published_late"),
-            pl.col("t_publicity_lag"),
-            pl.col("decision_date"),
-            none_date,
-        ),
-        ("unpublished", pl.col("t_unpublished"), none_int, pl.col("decision_date"), pl.col("t_deadline")),
-        ("decision", pl.col("t_decided_late"), pl.col("t_decision_days"), pl.col("decision_date"), none_date),
-        (
-            "seizure",
-            pl.col("t_seizures_closed_late"),
-            pl.col("t_held_closed"),
-            pl.col("measure_start_date"),
-            none_date,
-        ),
-        ("held", pl.col("t_still_held"), pl.col("t_limit"), pl.col("measure_start_date"), held_due),
+        ("report", pl.col("reported_late").fill_null(False), _highest(pl.col("report_lag_wd")), none_date),
+        ("publicity", pl.col("t_published_late"), _highest(pl.col("t_publicity_lag")), none_date),
+        ("unpublished", pl.col("t_unpublished"), _days(pl.col("decision_date")), pl.col("t_deadline")),
+        ("decision", pl.col("t_decided_late"), _highest(pl.col("t_decision_days")), none_date),
+        ("seizure", pl.col("t_seizures_closed_late"), _highest(pl.col("t_held_closed")), none_date),
+        ("held", pl.col("t_still_held"), _days(pl.col("measure_start_date")), held_due),
         (
             "withdrawal",
             pl.col("t_not_withdrawn").fill_null(False),
-            none_int,
-            pl.col("decision_date"),
+            -_days(pl.col("decision_date")),
             none_date,
         ),
     ]
@@ -203,12 +191,15 @@ def timeliness_items(facts: pl.DataFrame) -> pl.DataFrame:
         flagged.filter(condition).select(
             pl.col("record_id"),
             pl.lit(kind).alias("kind"),
-            *base[1:],
-            value.cast(pl.Int64).alias("value"),
-            since.cast(pl.Date).alias("since"),
+            pl.col("dataset"),
+            pl.col("act_month"),
+            pl.col("city"),
+            pl.col("region"),
+            pl.col("agency_uscc"),
+            rank.fill_null(LAST).alias("rank"),
             due.cast(pl.Date).alias("due"),
         )
-        for kind, condition, value, since, due in parts
+        for kind, condition, rank, due in parts
     ]
     return pl.concat(frames, how="vertical").select(
         [pl.col(n).cast(t) for n, t in store.TIMELINESS_SCHEMA.items()]

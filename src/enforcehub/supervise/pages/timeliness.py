@@ -45,6 +45,7 @@ from enforcehub.supervise.pages.common import DATASET_TITLES, city_label, months
 from enforcehub.supervise.view import Card, Chart, Column, Page, Scope, TableView, page
 
 TOP = 200
+EPOCH = dt.date(1970, 1, 1)
 AGENCY_LIMIT = 100
 RECORD_LINK = "/dashboard/record/{dataset}/{record_id}"
 COLUMNS = (
@@ -319,46 +320,36 @@ def _last_day_with_lag(day: dt.date, as_of: dt.date) -> dt.date:
 
 
 def _listed_ids(conn: Connection, scope: Scope, month_from: str, month_to: str, as_of: dt.date) -> list[int]:
-    """Records that include each list's first TOP (ties included): the lists sorted by a value kept in
-    the timeliness rows take their first TOP in SQL; the open cases, whose lag grows with as_of, are
-    taken earliest first (the longest lag), with every case sharing the lag of the TOP-th."""
+    """Records that include each list's first TOP (ties included): each kind's rows are ranked as its
+    list sorts, so SQL takes the first TOP through the index; an open case's lag grows with as_of and
+    is the same for decisions a weekend or holiday apart, so the unpublished list takes every case
+    sharing the lag of its TOP-th (measures() then sorts the candidates exactly as the reference)."""
 
     def ids(
-        kind: str,
-        order: str,
-        limit: int | None = TOP,
-        due_before: dt.date | None = None,
-        since_until: dt.date | None = None,
-    ) -> list[tuple[int, Any]]:
+        kind: str, limit: int | None = TOP, due_before: dt.date | None = None, rank_until: int | None = None
+    ) -> list[tuple[int, int]]:
         return store.timeliness_ids(
             conn,
             kind,
             month_from=month_from,
             month_to=month_to,
             region_prefix=scope.region_prefix,
-            order=order,
             limit=limit,
             due_before=due_before,
-            since_until=since_until,
+            rank_until=rank_until,
         )
 
     found: set[int] = set()
-    for kind in ("report", "publicity", "decision", "seizure"):
-        found.update(r for r, _ in ids(kind, "value"))
-    found.update(r for r, _ in ids("withdrawal", "since-desc"))
-    for kind in ("unpublished", "held"):
-        first = ids(kind, "since", due_before=as_of)
+    for kind in ("report", "publicity", "decision", "seizure", "withdrawal"):
+        found.update(r for r, _ in ids(kind))
+    for kind in ("unpublished", "held"):  # ranked by their day (decision, start): the longest lag first
+        first = ids(kind, due_before=as_of)
         found.update(r for r, _ in first)
-        if len(first) == TOP and first[-1][1] is not None:
-            last = _as_date(first[-1][1])
-            # unpublished: the lag counts working days, equal over a weekend or holiday; held: calendar days
+        if len(first) == TOP:
+            last = EPOCH + dt.timedelta(days=first[-1][1])
             until = _last_day_with_lag(last, as_of) if kind == "unpublished" else last
-            found.update(r for r, _ in ids(kind, "since", limit=None, due_before=as_of, since_until=until))
+            found.update(r for r, _ in ids(kind, None, as_of, (until - EPOCH).days))
     return sorted(found)
-
-
-def _as_date(value: Any) -> dt.date:
-    return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value)[:10])
 
 
 def from_rollups(conn: Connection, scope: Scope, month_from: str, month_to: str, as_of: dt.date) -> Figures:
@@ -406,7 +397,7 @@ def from_rollups(conn: Connection, scope: Scope, month_from: str, month_to: str,
         agencies, not_due.group_by("kind", "agency_uscc").agg(pl.col("n").sum()), ["agency_uscc"]
     )
     top = _issues(per_agency.select("agency_uscc", "city", *AGENCY_COLUMNS))
-    names = _agency_names(conn, top["agency_uscc"].to_list())
+    names = store.agency_names(conn, top["agency_uscc"].to_list())
     by_agency = top.with_columns(
         pl.col("agency_uscc").replace_strict(names, default=None, return_dtype=pl.Utf8).alias("agency_name"),
         pl.when(pl.col("agency_uscc") != "").then(pl.col("agency_uscc")).alias("agency_uscc"),
@@ -419,21 +410,6 @@ def from_rollups(conn: Connection, scope: Scope, month_from: str, month_to: str,
         else pl.DataFrame(schema={n: FACT_SCHEMA[n] for n in COLUMNS})
     )
     return Figures(totals, by_city, by_agency, measures(facts, as_of))
-
-
-def _agency_names(conn: Connection, agencies: list[str]) -> dict[str, str]:
-    """A name each agency's records carry (one indexed lookup per agency of the table)."""
-    t = supervision_facts.c
-    names: dict[str, str] = {}
-    for agency in agencies:
-        if not agency:
-            continue
-        name = conn.execute(
-            select(t.agency_name).where(t.agency_uscc == agency, t.agency_name.is_not(None)).limit(1)
-        ).scalar()
-        if name is not None:
-            names[agency] = str(name)
-    return names
 
 
 def figures(conn: Connection, scope: Scope, month_from: str, month_to: str, as_of: dt.date) -> Figures:

@@ -78,17 +78,18 @@ def upgrade() -> None:
         sa.Column("city", sa.String(length=6), nullable=True),
         sa.Column("region", sa.String(length=6), nullable=True),
         sa.Column("agency_uscc", sa.String(length=18), nullable=True),
-        sa.Column("value", sa.BigInteger(), nullable=True),
-        sa.Column("since", sa.Date(), nullable=True),
+        sa.Column("rank", sa.BigInteger(), nullable=False),
         sa.Column("due", sa.Date(), nullable=True),
         sa.PrimaryKeyConstraint("record_id", "kind", name=op.f("pk_supervision_timeliness")),
     )
     with op.batch_alter_table("supervision_timeliness", schema=None) as batch_op:
         batch_op.create_index(
-            batch_op.f("ix_supervision_timeliness_kind_value"), ["kind", "value"], unique=False
+            batch_op.f("ix_supervision_timeliness_kind_rank_record_id"),
+            ["kind", "rank", "record_id"],
+            unique=False,
         )
         batch_op.create_index(
-            batch_op.f("ix_supervision_timeliness_kind_since"), ["kind", "since"], unique=False
+            batch_op.f("ix_supervision_timeliness_kind_act_month"), ["kind", "act_month"], unique=False
         )
         batch_op.create_index(batch_op.f("ix_supervision_timeliness_kind_due"), ["kind", "due"], unique=False)
 
@@ -101,8 +102,8 @@ def upgrade() -> None:
 def downgrade() -> None:
     with op.batch_alter_table("supervision_timeliness", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_supervision_timeliness_kind_due"))
-        batch_op.drop_index(batch_op.f("ix_supervision_timeliness_kind_since"))
-        batch_op.drop_index(batch_op.f("ix_supervision_timeliness_kind_value"))
+        batch_op.drop_index(batch_op.f("ix_supervision_timeliness_kind_act_month"))
+        batch_op.drop_index(batch_op.f("ix_supervision_timeliness_kind_rank_record_id"))
     op.drop_table("supervision_timeliness")
     op.drop_table("supervision_agency_rollups")
     op.drop_table("supervision_city_rollups")
