@@ -17,7 +17,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from enforcehub import cli_hub, cli_report, cli_share, cli_share_worker, cli_supervise
+from enforcehub import cli_federation, cli_hub, cli_report, cli_share, cli_share_worker, cli_supervise
 from enforcehub.errors import EnforcehubError
 
 app = typer.Typer(
@@ -38,6 +38,7 @@ app.command("export")(cli_share.export)
 app.command("worker")(cli_share_worker.worker)
 app.add_typer(cli_share_worker.deliveries_app, name="deliveries")
 app.add_typer(cli_supervise.alerts_app, name="alerts")
+app.add_typer(cli_federation.federation_app, name="federation")
 app.command("serve")(cli_hub.serve)
 app.command("migrate")(cli_hub.migrate_command)
 app.command("submit")(cli_hub.submit)

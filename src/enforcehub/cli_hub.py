@@ -55,13 +55,41 @@ def serve(
     data: Data = None,
     host: Annotated[str | None, typer.Option(help="Interface to listen on (default 127.0.0.1).")] = None,
     port: Annotated[int | None, typer.Option(help="Port (default 8000).")] = None,
+    level: Annotated[str | None, typer.Option(help="province or city (default province).")] = None,
+    region: Annotated[
+        str | None, typer.Option(help="The hub's division code, e.g. 440100 for a Guangzhou city hub.")
+    ] = None,
+    hub_id: Annotated[
+        str | None, typer.Option("--hub-id", help="This hub's id, kept in lineage (e.g. gz-city).")
+    ] = None,
+    upstream: Annotated[
+        str | None, typer.Option(help="A city hub's upstream province hub URL (relay target).")
+    ] = None,
+    upstream_key: Annotated[
+        str | None,
+        typer.Option(
+            "--upstream-key",
+            envvar="ENFORCEHUB_UPSTREAM_KEY",
+            help="The hub key the province issued for this city (its name must be this hub's id).",
+        ),
+    ] = None,
 ) -> None:
-    """Run the hub (FastAPI under uvicorn) on SQLite in the data directory, or on ENFORCEHUB_DATABASE_URL."""
+    """Run the hub (FastAPI under uvicorn) on SQLite in the data directory, or on ENFORCEHUB_DATABASE_URL.
+    A city hub with --upstream relays everything it accepts to the province (docs/federation.md)."""
     import uvicorn
 
     from enforcehub.web.app import create_app
 
-    settings = settings_for(data, host=host, port=port)
+    settings = settings_for(
+        data,
+        host=host,
+        port=port,
+        level=level,
+        region=region,
+        hub_id=hub_id,
+        upstream_url=upstream,
+        upstream_key=upstream_key,
+    )
     uvicorn.run(
         create_app(settings),
         host=settings.host,

@@ -70,6 +70,14 @@ class Settings(BaseSettings):
     webhook_timeout_s: float = 10.0
     webhook_retry_hours: float = 72.0  # retries for about three days, then the dead-letter list
     publicity_rate_per_minute: int = 120  # the public portal's limit per client address
+    # Federation (docs/federation.md): a city hub relays what it accepts to its upstream province hub
+    # with a `hub` key the province issued for this city's region (key name = this hub's hub_id).
+    upstream_url: str | None = None
+    upstream_key: str | None = None
+    relay_batch_rows: int = Field(default=5_000, ge=1, le=50_000)
+    relay_batch_bytes: int = Field(default=6 << 20, ge=64 << 10, le=7 << 20)  # below the sync limit
+    relay_idle_s: float = 0.5  # how often a caught-up relay looks for new changes
+    registries_every_s: float = 30.0  # how often a city reads the province's registries
 
     @field_validator("region")
     @classmethod
@@ -77,6 +85,14 @@ class Settings(BaseSettings):
         if not re.fullmatch(r"44\d{4}", value):
             raise ValueError("region must be a 6-digit Guangdong division code (440000, 440100, …)")
         return value
+
+    @model_validator(mode="after")
+    def _upstream_needs_a_key(self) -> Settings:
+        if self.upstream_url and not self.upstream_key:
+            raise ValueError("ENFORCEHUB_UPSTREAM_URL needs ENFORCEHUB_UPSTREAM_KEY (the province's hub key)")
+        if self.upstream_url and not re.match(r"^https?://", self.upstream_url):
+            raise ValueError("upstream_url must be an http(s) URL")
+        return self
 
     @model_validator(mode="after")
     def _no_default_secret_in_production(self) -> Settings:

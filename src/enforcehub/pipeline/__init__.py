@@ -20,10 +20,12 @@ from sqlalchemy.exc import IntegrityError
 
 from enforcehub.errors import EnforcehubError
 from enforcehub.intake.archive import ArchivedBlob
-from enforcehub.pipeline import storing
+from enforcehub.pipeline import relay, storing
+from enforcehub.pipeline.normalise import HASH
 from enforcehub.pipeline.receipt import sign_receipt
 from enforcehub.pipeline.registries import Registries, load_registries, platform_refusal, registry_checks
 from enforcehub.standard.model import Dataset, Standard
+from enforcehub.store import federation as federation_store
 from enforcehub.store import records as record_store
 from enforcehub.store import submissions as submission_store
 from enforcehub.store.audit import append_audit
@@ -213,10 +215,26 @@ def _store_submission(
     conn: Connection, ctx: HubContext, submission_id: str, principal: Principal, request: SubmissionRequest
 ) -> None:
     dataset = dataset_of(request.dataset, ctx.standard)
-    headers, chunks, fmt = _chunks(request, dataset)
-    header_map = map_headers(dataset, headers, require_columns=fmt in ("csv", "xlsx"))
     registries = load_registries(conn)
-    checks = registry_checks(ctx.standard, dataset, registries, ctx.region)
+    batch = relay.RelayBatch() if request.fmt == relay.FORMAT else None
+    if batch is not None:
+        if request.channel != "relay" or principal.role != "hub":
+            raise SubmissionRefused(
+                "中继格式只能由 hub 密钥经 relay 渠道报送",
+                code="relay-needs-hub-key",
+                message_en="the relay format is for hub keys on the relay channel",
+                status=403,
+            )
+        relayed = relay.read_relay(request.blob.path, dataset, batch)
+        lineages: list[pl.DataFrame] = []
+        chunks: Iterator[Any] = _keep_lineage(relayed, lineages)
+        header_map = map_headers(dataset, list(dataset.names), require_columns=False)
+        fmt = relay.FORMAT
+        checks = []  # registry checks: the origin hub applied its own when it accepted the records
+    else:
+        headers, chunks, fmt = _chunks(request, dataset)
+        header_map = map_headers(dataset, headers, require_columns=fmt in ("csv", "xlsx"))
+        checks = registry_checks(ctx.standard, dataset, registries, ctx.region)
     validator = Validator(
         dataset, header_map, standard=ctx.standard, max_errors=MAX_STORED_FINDINGS, extra_checks=checks
     )
@@ -226,14 +244,18 @@ def _store_submission(
         for chunk in chunks:
             result = validator.check(chunk)
             _check_scope(ctx, principal, dataset, result, registries)
-            yield storing.prepare(ctx.standard, dataset, result)
+            prepared = storing.prepare(ctx.standard, dataset, result)
+            if batch is not None:
+                _check_origin(principal, batch)
+                prepared = _with_origin(prepared, lineages.pop(0), batch)
+            yield prepared
 
     lineage = storing.Lineage(
         submission_id=submission_id,
         principal=principal.name,
         channel=request.channel,
         source_system=request.source_system,
-        origin_hub=request.origin_hub or ctx.hub_id,
+        origin_hub=(batch.origin_hub if batch is not None else None) or request.origin_hub or ctx.hub_id,
         origin_submission=request.extra.get("origin_submission"),
     )
     counts = Counts()
@@ -260,6 +282,8 @@ def _store_submission(
         record_store.append_changes(
             conn, entries=entries.frame(dataset.name, submission_id), committed_at=now()
         )
+        if batch is not None and request.extra.get("link"):
+            _count_inbound(conn, str(request.extra["link"]), batch, counts, request.extra.get("peer_seq"))
     submission_store.update_submission(
         conn, submission_id=submission_id, status="done", format=fmt, finished_at=now(), **counts.as_dict()
     )
@@ -281,6 +305,57 @@ def _store_prepared(
     counts.revoked += stored.revoked
     counts.unchanged += stored.unchanged
     entries.add(stored.entries)
+
+
+def _keep_lineage(
+    relayed: Iterator[tuple[pl.DataFrame, pl.DataFrame]], lineages: list[pl.DataFrame]
+) -> Iterator[pl.DataFrame]:
+    """The data half of each relayed chunk; its lineage half waits in `lineages` for `_with_origin`."""
+    for data, lineage in relayed:
+        lineages.append(lineage)
+        yield data
+
+
+def _check_origin(principal: Principal, batch: relay.RelayBatch) -> None:
+    """A hub relays only the versions that came in at that hub: the key's name is the hub's id."""
+    foreign = sorted(batch.origins - {principal.name})
+    if foreign:
+        raise SubmissionRefused(
+            f"中继批次含有其他枢纽（{'、'.join(foreign)}）接收的版本；本密钥只能中继 {principal.name} 的数据",
+            code="relay-origin-mismatch",
+            message_en=f"the batch holds versions of other hubs ({', '.join(foreign)}); "
+            f"this key relays only {principal.name}'s",
+            status=403,
+            detail={"origins": foreign, "key": principal.name},
+        )
+
+
+def _with_origin(
+    prepared: storing.Prepared, lineage: pl.DataFrame, batch: relay.RelayBatch
+) -> storing.Prepared:
+    rows = relay.lineage_of(prepared.rows, lineage)
+    batch.hash_mismatches += relay.origin_hash_mismatches(rows, HASH)
+    return storing.Prepared(rows=rows.drop("__origin_hash"), accepted=prepared.accepted)
+
+
+def _count_inbound(
+    conn: Connection, link: str, batch: relay.RelayBatch, counts: Counts, peer_seq: Any
+) -> None:
+    """The province's row for the relaying city: versions, refusals, position and lag, committed with
+    the batch itself."""
+    stamp = now()
+    federation_store.ensure_link(conn, name=link, direction="inbound", peer=batch.origin_hub or "", now=stamp)
+    lag = int((stamp - batch.last_committed_at).total_seconds() * 1000) if batch.last_committed_at else None
+    federation_store.link_success(
+        conn,
+        link,
+        now=stamp,
+        versions_moved=counts.created + counts.updated + counts.revoked,
+        rejected=counts.rejected,
+        position=batch.last_seq,
+        peer_seq=int(peer_seq) if isinstance(peer_seq, int | str) and str(peer_seq).isdigit() else None,
+        lag_ms=lag,
+    )
 
 
 def _check_scope(

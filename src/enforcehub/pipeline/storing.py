@@ -31,7 +31,16 @@ from enforcehub.pipeline.normalise import (
     first_present,
     stored_frame,
 )
+from enforcehub.pipeline.relay import (
+    ORIGIN_HUB,
+    ORIGIN_PRINCIPAL,
+    ORIGIN_RECEIVED_AT,
+    ORIGIN_SUBMISSION,
+    ORIGIN_VERSION,
+    SOURCE_SYSTEM,
+)
 from enforcehub.standard.model import Dataset, Standard
+from enforcehub.store import federation as federation_store
 from enforcehub.store import records as record_store
 from enforcehub.validate.engine import ROW, ChunkResult
 
@@ -67,6 +76,7 @@ class Stored:
     updated: int = 0
     revoked: int = 0
     unchanged: int = 0
+    stale: int = 0  # relayed versions older than one this hub holds from the same origin (skipped)
 
 
 def prepare(standard: Standard, dataset: Dataset, result: ChunkResult) -> Prepared:
@@ -114,6 +124,11 @@ def store(
     new = joined.filter(pl.col("record_id").is_null())
     changed = joined.filter(pl.col("record_id").is_not_null() & (pl.col("content_hash") != pl.col(HASH)))
     stored.unchanged += joined.height - new.height - changed.height
+    if ORIGIN_VERSION in rows.columns and changed.height:
+        before = changed.height
+        changed = _newer_than_held(conn, changed, lineage.origin_hub)
+        stored.stale = before - changed.height
+        stored.unchanged += stored.stale
     if new.height == 0 and changed.height == 0:
         return stored
     when = pl.lit(stamp, dtype=pl.Datetime("us", "UTC"))
@@ -151,9 +166,7 @@ def store(
             pl.col(ROW).alias("row"),
             pl.lit(lineage.principal).alias("principal"),
             pl.lit(lineage.channel).alias("channel"),
-            pl.lit(lineage.source_system, dtype=pl.Utf8).alias("source_system"),
-            pl.lit(lineage.origin_hub).alias("origin_hub"),
-            pl.lit(lineage.origin_submission, dtype=pl.Utf8).alias("origin_submission"),
+            *_origin_columns(written, lineage),
             when.alias("received_at"),
         ),
     )
@@ -187,6 +200,35 @@ def store(
         int(tally.get("revoked", 0)),
     )
     return stored
+
+
+def _newer_than_held(conn: Connection, changed: pl.DataFrame, origin_hub: str) -> pl.DataFrame:
+    """Relayed rows newer than every version this hub holds of the record from the same origin: a
+    replayed or out-of-order relay never takes a record back to an older state."""
+    held = federation_store.held_origin_versions(conn, record_ids=changed["record_id"], origin_hub=origin_hub)
+    return (
+        changed.join(held, on="record_id", how="left", maintain_order="left")
+        .filter(pl.col("held_version").is_null() | (pl.col(ORIGIN_VERSION) > pl.col("held_version")))
+        .drop("held_version")
+    )
+
+
+def _origin_columns(frame: pl.DataFrame, lineage: Lineage) -> list[pl.Expr]:
+    """The version's origin lineage: per row for relayed versions, else this submission's own."""
+
+    def per_row(name: str, fallback: Any, dtype: Any) -> pl.Expr:
+        if name in frame.columns:
+            return pl.col(name).cast(dtype).fill_null(pl.lit(fallback, dtype=dtype))
+        return pl.lit(fallback, dtype=dtype)
+
+    return [
+        per_row(SOURCE_SYSTEM, lineage.source_system, pl.Utf8).alias("source_system"),
+        per_row(ORIGIN_HUB, lineage.origin_hub, pl.Utf8).alias("origin_hub"),
+        per_row(ORIGIN_SUBMISSION, lineage.origin_submission, pl.Utf8).alias("origin_submission"),
+        per_row(ORIGIN_PRINCIPAL, None, pl.Utf8).alias("origin_principal"),
+        per_row(ORIGIN_RECEIVED_AT, None, pl.Datetime("us", "UTC")).alias("origin_received_at"),
+        per_row(ORIGIN_VERSION, None, pl.Int64).alias("origin_version"),
+    ]
 
 
 class ChangeEntries:

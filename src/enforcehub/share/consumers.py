@@ -12,7 +12,7 @@ import re
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import IntegrityError
@@ -24,8 +24,8 @@ from enforcehub.store import consumers as consumer_store
 from enforcehub.store import feeds
 from enforcehub.store.db import read_transaction, write_transaction
 
-Mode = Literal["feed", "webhook", "export", "internal"]
-MODES: tuple[str, ...] = ("feed", "webhook", "export", "internal")
+Mode = Literal["feed", "webhook", "export", "internal", "relay"]
+MODES: tuple[str, ...] = ("feed", "webhook", "export", "internal", "relay")
 NAME = re.compile(r"^[a-z][a-z0-9-]{1,62}$")
 
 
@@ -159,16 +159,16 @@ class InternalConsumerError(EnforcehubError):
 
 
 def ensure_internal_consumer(
-    engine: Engine, *, name: str, profile: str, title: str, standard: Standard
+    engine: Engine, *, name: str, profile: str, title: str, standard: Standard, mode: str = "internal"
 ) -> dict[str, Any]:
-    """The hub's own consumer `name` (mode internal, the built-in `profile`, the whole hub), registered
-    when missing — a write only then, and a concurrent registration by another process is fine. A
+    """The hub's own consumer `name` (`mode` internal or relay, the built-in `profile`, the whole hub),
+    registered when missing — a write only then, and a concurrent registration by another process is fine. A
     consumer of that name set up otherwise is refused: the table it keeps (the publicity index, the
     supervision facts) must see exactly what that profile lets through, everywhere."""
     with read_transaction(engine) as conn:
         row = consumer_store.get_consumer(conn, name)
     if row is None:
-        spec = ConsumerSpec(name=name, profile=profile, title=title, mode="internal")
+        spec = ConsumerSpec(name=name, profile=profile, title=title, mode=cast(Mode, mode))
         try:
             with write_transaction(engine) as conn:
                 add_consumer(conn, spec, standard=standard, now=dt.datetime.now(dt.UTC))
@@ -176,12 +176,12 @@ def ensure_internal_consumer(
             pass
         with read_transaction(engine) as conn:
             row = get(conn, name)
-    if row["mode"] != "internal" or row["profile"] != profile or row.get("profile_source") or row["region"]:
+    if row["mode"] != mode or row["profile"] != profile or row.get("profile_source") or row["region"]:
         raise InternalConsumerError(
-            f"消费方 {name} 须为内部方式、使用内置画像 {profile}、不限区划，"
+            f"消费方 {name} 须为{mode}方式、使用内置画像 {profile}、不限区划，"
             f"当前为 {row['mode']}/{row['profile']}/{row['region'] or '全部'}",
             message_en=(
-                f"consumer {name} must be internal with the built-in profile {profile} and see the whole "
+                f"consumer {name} must be {mode} with the built-in profile {profile} and see the whole "
                 f"hub, not {row['mode']}/{row['profile']}/{row['region'] or 'all'}"
             ),
         )

@@ -154,7 +154,7 @@ def materialize(engine: Engine, name: str, *, standard: Standard, hub_id: str, l
     the short write that keeps the result applies only if no one else moved the position meanwhile."""
     with read_transaction(engine) as conn:
         row = consumer_store.get_consumer(conn, name)
-        if row is None or row["mode"] == "internal" or row["state"] == "disabled":
+        if row is None or row["mode"] in ("internal", "relay") or row["state"] == "disabled":
             return 0
         after = int(row["projected_seq"])
         last = feeds.last_seq(conn)

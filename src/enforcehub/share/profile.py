@@ -179,7 +179,44 @@ def builtin_profiles() -> dict[str, Profile]:
         if entry.name.endswith(".yaml"):
             profile = parse_profile(entry.read_text("utf-8"), origin=entry.name, standard=standard())
             found[profile.name] = profile
+    full = full_fidelity(standard())
+    found[full.name] = full
     return found
+
+
+FULL_FIDELITY = "full-fidelity"
+
+
+def full_fidelity(standard: Standard) -> Profile:
+    """Every element of every dataset under its own name, every change: the shape in which a city hub
+    relays to the province (federation). Built from the standard, so it never lags behind it."""
+    datasets = {
+        name: DatasetProfile(
+            filter="all",
+            record_type=dataset.title,
+            fields=tuple(
+                FieldSpec.model_validate({"name": e.name, "from": e.name, "title": e.title})
+                for e in dataset.elements
+            ),
+        )
+        for name, dataset in standard.datasets.items()
+    }
+    profile = Profile(
+        name=FULL_FIDELITY,
+        title="全量保真（上级枢纽中继）",
+        title_en="Full fidelity (relay to the upstream hub)",
+        description="本标准每个数据集的每个数据元原样输出、每次变更都输出：市级枢纽向省级枢纽中继所用。",
+        target="上级（省级）行政执法数据主题库",
+        personal_data="full",
+        format="jsonl",
+        datasets=datasets,
+        notes=(
+            "personal_data: full 的理由：省、市两级主题库是同一套主题库的两级，"
+            "省级须持有与市级完全相同的数据；中继在两级政务大数据中心之间经 hub 密钥进行，不对外公开。",
+        ),
+    )
+    check_profile(profile, origin="built-in", standard=standard)
+    return profile
 
 
 def load_profile_file(path: Path, standard: Standard) -> tuple[Profile, str]:

@@ -136,6 +136,11 @@ versions = Table(
     Column("origin_hub", String(64), nullable=False),
     Column("origin_submission", String(64)),  # a relayed version keeps the city's submission id
     Column("received_at", DateTime(timezone=True), nullable=False),
+    # A relayed version also keeps who reported it at the city, when the city received it and the
+    # city's version number (the province's own lineage is in the columns above).
+    Column("origin_principal", String(200)),
+    Column("origin_received_at", DateTime(timezone=True)),
+    Column("origin_version", Integer),
     UniqueConstraint("record_id", "version_no"),
 )
 
@@ -459,4 +464,28 @@ alerts = Table(
     Index(None, "city", "status"),
     Index(None, "agency_uscc", "status"),
     Index(None, "record_id"),
+)
+
+# --- federation (省、市两级): the links of this hub to its upstream and from its cities -------------
+# One row per link. On a city hub: `uplink` (the relay of its own changes to the province; its cursor
+# is the `relay` consumer's acked_seq) and `downlink` (the province's registries read into this hub;
+# `position` is the province's change seq read up to). On the province: `city:<hub id>` per city hub
+# that relays, kept in the same transaction as each relayed batch.
+federation_links = Table(
+    "federation_links",
+    metadata,
+    Column("name", String(80), primary_key=True),
+    Column("direction", String(16), nullable=False),  # uplink downlink inbound
+    Column("peer", String(200), nullable=False),  # the peer hub's URL or id
+    Column("position", BigInteger, nullable=False, default=0),
+    Column("peer_seq", BigInteger),  # the peer's last change seq as last seen
+    Column("versions", BigInteger, nullable=False, default=0),  # versions moved over the link
+    Column("rejected", BigInteger, nullable=False, default=0),  # rows the receiving hub refused
+    Column("batches", BigInteger, nullable=False, default=0),
+    Column("last_lag_ms", BigInteger),  # the last batch: origin commit to receiving commit
+    Column("last_success_at", DateTime(timezone=True)),
+    Column("last_failure_at", DateTime(timezone=True)),
+    Column("last_error", Text),
+    Column("failures", Integer, nullable=False, default=0),  # consecutive
+    Column("updated_at", DateTime(timezone=True), nullable=False),
 )

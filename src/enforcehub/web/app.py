@@ -15,6 +15,7 @@ from sqlalchemy import func, select, text
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from enforcehub import __version__
+from enforcehub.federation.worker import FederationWorker
 from enforcehub.pipeline import HubContext
 from enforcehub.settings import Settings
 from enforcehub.share.webhooks import start_in_app
@@ -27,6 +28,7 @@ from enforcehub.upkeep import Upkeep
 from enforcehub.web import audit as audit_routes
 from enforcehub.web import dashboard as dashboard_routes
 from enforcehub.web import dashboard_actions as dashboard_action_routes
+from enforcehub.web import federation as federation_routes
 from enforcehub.web import feeds as feed_routes
 from enforcehub.web import portal as portal_routes
 from enforcehub.web import records as record_routes
@@ -51,7 +53,14 @@ def create_app(settings: Settings) -> FastAPI:
         app.state.ready = True
         worker = start_in_app(app.state.hub, settings)  # webhook deliveries (settings.worker)
         upkeep = Upkeep(app.state.hub, settings).start() if settings.worker else None
+        relay = (
+            FederationWorker(app.state.hub, settings).start()
+            if settings.worker and settings.upstream_url
+            else None
+        )
         yield
+        if relay is not None:
+            relay.stop()
         if upkeep is not None:
             upkeep.stop()
         if worker is not None:
@@ -136,6 +145,7 @@ def create_app(settings: Settings) -> FastAPI:
         Gauge("enforcehub_change_seq", "Last change sequence number", registry=local).set(last_seq)
         with read_transaction(context.engine) as conn:
             webhook_routes.consumer_metrics(conn, context.standard, local)
+            federation_routes.federation_metrics(conn, context.hub_id, local)
         body = generate_latest(registry) + generate_latest(local)
         return PlainTextResponse(body.decode(), media_type="text/plain; version=0.0.4")
 
@@ -183,6 +193,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(dashboard_action_routes.router)
     app.include_router(portal_routes.router)
     app.include_router(webhook_routes.router)
+    app.include_router(federation_routes.router)
     return app
 
 

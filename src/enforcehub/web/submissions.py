@@ -13,6 +13,7 @@ from typing import Annotated, Any, cast
 
 from fastapi import APIRouter, BackgroundTasks, Query, Request
 from fastapi.responses import JSONResponse, Response
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from enforcehub.errors import EnforcehubError
@@ -28,6 +29,7 @@ from enforcehub.pipeline import (
     process,
     receipt_body,
     register,
+    relay,
 )
 from enforcehub.pipeline.receipt import sign_receipt
 from enforcehub.store import submissions as submission_store
@@ -105,9 +107,14 @@ async def submit(
                     f"请求体超过 {settings.max_json_mb} MB，请改用文件上传",
                     f"body larger than {settings.max_json_mb} MB; upload a file instead",
                 )
-            _check_json(body)
+            relayed = channel == "relay" and content_type.startswith(relay.CONTENT_TYPE)
+            if relayed:
+                _check_relay(caller)
+            else:
+                _check_json(body)
             blob = archive_bytes(settings.archive_dir, body)
-            filename, fmt, used_channel = None, "json", channel or "api"
+            filename, used_channel = None, channel or "api"
+            fmt = relay.FORMAT if relayed else "json"
     except ArchiveError as exc:
         raise ApiError(413, exc.code, exc.message_zh, exc.message_en) from None
     if used_channel == "relay" and caller.role != "hub":
@@ -123,6 +130,8 @@ async def submit(
         policy=cast(Policy, policy),
         source_system=source_system,
     )
+    if fmt == relay.FORMAT:  # the province keeps each relaying city's link with the batch
+        submission.extra.update(link=f"inbound:{caller.name}", peer_seq=request.headers.get("x-relay-head"))
     registered = register(context, submission, caller)
     if registered["status"] != "processing":
         return JSONResponse(registered, status_code=200)
@@ -131,8 +140,8 @@ async def submit(
         return JSONResponse(
             {**registered, "poll": f"/api/v1/submissions/{registered['id']}"}, status_code=202
         )
-    try:
-        receipt = process(context, registered["id"], caller, submission)
+    try:  # in a worker thread: the server keeps answering (health checks, other callers) meanwhile
+        receipt = await run_in_threadpool(process, context, registered["id"], caller, submission)
     except SubmissionRefused as exc:
         raise ApiError(
             exc.status,
@@ -162,6 +171,13 @@ def _process_quietly(
         process(context, submission_id, caller, submission)
     except Exception:
         return
+
+
+def _check_relay(caller: Principal) -> None:
+    if caller.role != "hub":
+        raise ApiError(
+            403, "relay-needs-hub-key", "只有上级平台签发的 hub 密钥可以中继报送", "relay needs a hub key"
+        )
 
 
 def _check_json(body: bytes) -> None:
