@@ -289,14 +289,23 @@ def demo(
     ] = None,
     port: Annotated[int, typer.Option(help="Port for the hub (another free one if taken).")] = 8000,
     lang: Lang = "zh",
+    federation: Annotated[
+        bool,
+        typer.Option(
+            "--federation",
+            help="Two levels: a province hub and two city hubs (Guangzhou, Shenzhen) relaying to it.",
+        ),
+    ] = False,
 ) -> None:
-    """Generate the province, start a hub, report every dataset through its API, print where to look."""
+    """Generate the province, start a hub, report every dataset through its API, print where to look.
+    With --federation: a province hub and two city hubs, each agency reporting to its own level."""
     from enforcehub.demo import run_demo
+    from enforcehub.demo_federation import run_federation_demo
 
     console = _out()
     keep = console.is_terminal if serve is None else serve
     try:
-        run_demo(
+        (run_federation_demo if federation else run_demo)(
             out,
             scale=int(scale) if scale.isdigit() else scale,
             seed=seed,

@@ -22,9 +22,11 @@ from enforcehub.store import feeds
 STALE_AFTER_S = 300.0  # a link without a success for this long is shown as stalled
 
 
-def links(conn: Connection, *, hub_id: str, now: dt.datetime | None = None) -> list[dict[str, Any]]:
-    """Every link of this hub with its lag in changes and in seconds and its health."""
+def links(conn: Connection, *, hub_id: str | None, now: dt.datetime | None = None) -> list[dict[str, Any]]:
+    """Every link of this hub with its lag in changes and in seconds and its health (`hub_id` None:
+    this hub's id as its own versions carry it)."""
     now = now or dt.datetime.now(dt.UTC)
+    hub_id = hub_id or federation_store.local_hub_id(conn) or ""
     out = []
     for row in federation_store.list_links(conn):
         view = _view(row, now)

@@ -125,6 +125,14 @@ def held_origin_versions(conn: Connection, *, record_ids: pl.Series, origin_hub:
     return pl.DataFrame(found, schema={"record_id": pl.Int64, "held_version": pl.Int64}, orient="row")
 
 
+def local_hub_id(conn: Connection) -> str | None:
+    """The id this hub stamps on what it receives itself (any version not relayed to it), or None when
+    it has received nothing yet — for readers without the hub's settings (the dashboard)."""
+    query = select(versions.c.origin_hub).where(versions.c.channel != "relay").order_by(versions.c.id.desc())
+    value = conn.execute(query.limit(1)).scalar()
+    return str(value) if value is not None else None
+
+
 # --- links ------------------------------------------------------------------------------------------
 
 LINK_COUNTERS = ("versions", "rejected", "batches")

@@ -21,6 +21,9 @@ LINEAGE = (
     "origin_submission",
     "received_at",
     "row",
+    "origin_principal",  # a relayed version: who reported it at the city, when, its version there
+    "origin_received_at",
+    "origin_version",
 )
 
 
