@@ -418,7 +418,8 @@ supervision_agency_rollups = Table(
 
 # One row per record and timeliness finding (kind: report publicity unpublished decision seizure held
 # withdrawal): the timeliness page's record lists (each kind's in `rank`, record_id order through the
-# index: no sort) and the open cases whose lateness depends on the day asked (`due`: late when due < it).
+# first index: no sort) and the open cases whose lateness depends on the day asked (`due`: late when
+# due < it).
 supervision_timeliness = Table(
     "supervision_timeliness",
     metadata,
@@ -431,8 +432,8 @@ supervision_timeliness = Table(
     Column("agency_uscc", String(18)),
     Column("rank", BigInteger, nullable=False),  # the list's order: −lag, −days, or the day (see derived)
     Column("due", Date),  # unpublished: the publicity deadline; held: start + 30 (60) days
-    Index(None, "kind", "rank", "record_id"),  # a list's first rows, in order
-    Index(None, "kind", "act_month"),  # a period's open cases
+    # a list's first rows, in order, read from the index alone (the period, scope and due day in it)
+    Index("ix_supervision_timeliness_list", "kind", "rank", "record_id", "act_month", "region", "due"),
     Index(None, "kind", "due"),  # open cases not yet due on a day
 )
 

@@ -19,7 +19,9 @@ from sqlalchemy import (
     BigInteger,
     ColumnElement,
     Connection,
+    Date,
     Select,
+    String,
     and_,
     any_,
     delete,
@@ -485,13 +487,19 @@ def timeliness_ids(
     rank_until: int | None = None,
 ) -> list[tuple[int, int]]:
     """(record_id, rank) of the timeliness rows of `kind` in the months and region, in list order
-    (rank, then record_id — the (kind, rank, record_id) index). `due_before`: only open cases due
-    before that day; `rank_until`: only rows ranked up to that."""
+    (rank, then record_id): the (kind, rank, record_id, act_month, region, due) index read in order
+    until `limit` rows match — from the index alone, no sort. `due_before`: only open cases due before
+    that day; `rank_until`: only rows ranked up to that."""
     t = supervision_timeliness.c
-    conditions = [t.kind == kind, t.act_month >= month_from, t.act_month <= month_to]
+    month: ColumnElement[Any] = t.act_month
+    due: ColumnElement[Any] = t.due
+    if conn.dialect.name == "sqlite":  # `+column`: SQLite's way to keep a term off the indexes
+        month = literal_column("+supervision_timeliness.act_month", String())
+        due = literal_column("+supervision_timeliness.due", Date())
+    conditions = [t.kind == kind, month >= month_from, month <= month_to]
     conditions += _scope(t.region, region_prefix)
     if due_before is not None:
-        conditions.append(t.due < due_before)
+        conditions.append(due < due_before)
     if rank_until is not None:
         conditions.append(t.rank <= rank_until)
     query = select(t.record_id, t.rank).where(*conditions).order_by(t.rank, t.record_id)

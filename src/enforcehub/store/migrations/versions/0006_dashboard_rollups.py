@@ -84,12 +84,9 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("supervision_timeliness", schema=None) as batch_op:
         batch_op.create_index(
-            batch_op.f("ix_supervision_timeliness_kind_rank_record_id"),
-            ["kind", "rank", "record_id"],
+            "ix_supervision_timeliness_list",
+            ["kind", "rank", "record_id", "act_month", "region", "due"],
             unique=False,
-        )
-        batch_op.create_index(
-            batch_op.f("ix_supervision_timeliness_kind_act_month"), ["kind", "act_month"], unique=False
         )
         batch_op.create_index(batch_op.f("ix_supervision_timeliness_kind_due"), ["kind", "due"], unique=False)
 
@@ -102,8 +99,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     with op.batch_alter_table("supervision_timeliness", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_supervision_timeliness_kind_due"))
-        batch_op.drop_index(batch_op.f("ix_supervision_timeliness_kind_act_month"))
-        batch_op.drop_index(batch_op.f("ix_supervision_timeliness_kind_rank_record_id"))
+        batch_op.drop_index("ix_supervision_timeliness_list")
     op.drop_table("supervision_timeliness")
     op.drop_table("supervision_agency_rollups")
     op.drop_table("supervision_city_rollups")
