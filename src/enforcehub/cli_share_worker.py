@@ -41,8 +41,10 @@ def worker(
         int, typer.Option("--concurrency", help="Consumers delivered to at the same time.")
     ] = 4,
 ) -> None:
-    """Deliver webhooks until stopped (SIGTERM/Ctrl-C finish the requests in flight). On PostgreSQL
-    several workers may run at once; `serve` runs one itself unless ENFORCEHUB_WORKER=false."""
+    """Deliver webhooks and keep the derived tables until stopped (SIGTERM/Ctrl-C finish the requests in
+    flight); a city hub with an upstream also relays to the province. On PostgreSQL several workers
+    may run at once; `serve` runs one itself unless ENFORCEHUB_WORKER=false."""
+    from enforcehub.federation.worker import FederationWorker
     from enforcehub.pipeline import HubContext
     from enforcehub.share.webhooks import DeliveryWorker
     from enforcehub.standard.loader import standard
@@ -67,9 +69,15 @@ def worker(
 
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, stop)
-        err.print(f"worker running (webhook concurrency {delivery.concurrency}, upkeep); Ctrl-C stops it")
+        relay = FederationWorker(context, settings) if settings.upstream_url else None
+        doing = "upkeep, relay to the province" if relay else "upkeep"
+        err.print(f"worker running (webhook concurrency {delivery.concurrency}, {doing}); Ctrl-C stops it")
         upkeep.start()
+        if relay is not None:
+            relay.start()
         delivery.run()
+        if relay is not None:
+            relay.stop()
         upkeep.stop()
         err.print("worker stopped")
     finally:

@@ -220,16 +220,22 @@ def _watch(
     cities: list[tuple[_Process, dict[str, str], str, str]],
     en: bool,
 ) -> dict[str, Any]:
-    """Print the province filling up until every city's uplink has nothing left to relay."""
+    """Print the province filling up until every city's uplink has nothing left to relay and every
+    city has read the province's registries since everything was reported."""
+    import datetime as dt
+
+    reported = dt.datetime.now(dt.UTC)
     deadline = time.monotonic() + CATCH_UP_S
     last = ""
     while True:
         behind = 0
+        registries_read = True
         for city, keys, _zh, _en in cities:
-            uplink = next(
-                (x for x in _status(city.url, keys["admin"])["links"] if x["name"] == "uplink"), None
-            )
+            links = {x["name"]: x for x in _status(city.url, keys["admin"])["links"]}
+            uplink, downlink = links.get("uplink"), links.get("downlink")
             behind += int(uplink["lag_changes"] or 0) if uplink else 1
+            read = downlink["last_success_at"] if downlink else None
+            registries_read &= bool(read) and dt.datetime.fromisoformat(str(read)) > reported
         status = _status(province.url, province_keys["admin"])
         inbound = {x["peer"]: x for x in status["links"] if x["direction"] == "inbound"}
         line = "  ".join(
@@ -244,7 +250,7 @@ def _watch(
                 markup=False,
             )
             last = line
-        if behind == 0 or time.monotonic() > deadline:
+        if (behind == 0 and registries_read) or time.monotonic() > deadline:
             return status
         time.sleep(1.0)
 
