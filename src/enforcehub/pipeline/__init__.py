@@ -373,6 +373,14 @@ def _check_scope(
         prefix = region_scope[:4] if region_scope.endswith("00") else region_scope
         outside = pl.col("region_code").is_not_null() & ~pl.col("region_code").str.starts_with(prefix)
         _refuse_first(frame, outside, "region_code", region_scope)
+    officers = "region_code" not in dataset.names and "agency_uscc" in dataset.names
+    if principal.role == "hub" and officers and region_scope and region_scope != "440000":
+        # officers carry no division: an officer of an agency registered outside the key's region is
+        # another city's (an agency not registered here yet is taken: its city vouches for it)
+        prefix = region_scope[:4] if region_scope.endswith("00") else region_scope
+        foreign = registries.agencies.filter(~pl.col("region").fill_null("").str.starts_with(prefix))
+        outside = pl.col("agency_uscc").is_in(foreign["agency_uscc"].implode())
+        _refuse_first(frame, outside, "agency_uscc", region_scope)
     if principal.role == "platform":  # only agencies registered in the key's region (registries.py)
         refused = platform_refusal(frame, dataset, registries, principal.region or ctx.region)
         if refused is not None:
