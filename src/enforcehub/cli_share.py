@@ -88,6 +88,12 @@ def consumers_add(
     from enforcehub.store import keys as key_store
     from enforcehub.store.db import write_transaction
 
+    if mode not in service.OPERATOR_MODES:
+        raise EnforcehubError(
+            f"未知投递方式「{mode}」（可用：{'、'.join(service.OPERATOR_MODES)}）",
+            code="bad-option",
+            message_en=f"unknown delivery mode {mode!r} (use {', '.join(service.OPERATOR_MODES)})",
+        )
     if (profile is None) == (profile_file is None):
         raise EnforcehubError(
             "请给出 --profile 或 --profile-file 之一",

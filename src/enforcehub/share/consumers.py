@@ -26,6 +26,8 @@ from enforcehub.store.db import read_transaction, write_transaction
 
 Mode = Literal["feed", "webhook", "export", "internal", "relay"]
 MODES: tuple[str, ...] = ("feed", "webhook", "export", "internal", "relay")
+# What an operator registers; `internal` (the hub's own tables) and `relay` (federation) are the hub's.
+OPERATOR_MODES: tuple[str, ...] = ("feed", "webhook", "export")
 NAME = re.compile(r"^[a-z][a-z0-9-]{1,62}$")
 
 

@@ -126,7 +126,7 @@ class ConsumerBody(BaseModel):
     title: str = ""
     datasets: list[str] = []
     region: str | None = None
-    mode: str = "feed"
+    mode: str = Field("feed", pattern="^(feed|webhook|export)$")
     webhook_url: str | None = None
     batch_size: int = 100
     profile_yaml: str | None = Field(None, description="A custom profile, as YAML (instead of `profile`)")

@@ -17,7 +17,7 @@ from enforcehub.supervise.pages.links import local_time
 from enforcehub.supervise.view import Action, Card, Chart, Column, Page, Scope, TableView, page
 
 DEAD_LIMIT = 200
-MODES = {"feed": "拉取", "webhook": "推送", "export": "定时导出", "internal": "内部"}
+MODES = {"feed": "拉取", "webhook": "推送", "export": "定时导出", "internal": "内部", "relay": "上级中继"}
 STATES = {"active": "运行", "paused": "暂停", "disabled": "停用"}
 
 
