@@ -204,12 +204,24 @@ def store(
 
 def _newer_than_held(conn: Connection, changed: pl.DataFrame, origin_hub: str) -> pl.DataFrame:
     """Relayed rows newer than every version this hub holds of the record from the same origin: a
-    replayed or out-of-order relay never takes a record back to an older state."""
-    held = federation_store.held_origin_versions(conn, record_ids=changed["record_id"], origin_hub=origin_hub)
+    replayed or out-of-order relay never takes a record back to an older state.
+
+    The origin is each row's own (`ORIGIN_HUB`, read from the relay lines): the submission's lineage
+    is set before the relay body is read, so it cannot name the origin."""
+    origin = pl.col(ORIGIN_HUB).fill_null(origin_hub) if ORIGIN_HUB in changed.columns else pl.lit(origin_hub)
+    keyed = changed.with_columns(origin.cast(pl.Utf8).alias("__held_origin"))
+    held = pl.concat(
+        [
+            federation_store.held_origin_versions(
+                conn, record_ids=changed["record_id"], origin_hub=hub
+            ).with_columns(pl.lit(hub, dtype=pl.Utf8).alias("__held_origin"))
+            for hub in keyed["__held_origin"].unique().to_list()
+        ]
+    )
     return (
-        changed.join(held, on="record_id", how="left", maintain_order="left")
+        keyed.join(held, on=["record_id", "__held_origin"], how="left", maintain_order="left")
         .filter(pl.col("held_version").is_null() | (pl.col(ORIGIN_VERSION) > pl.col("held_version")))
-        .drop("held_version")
+        .drop("held_version", "__held_origin")
     )
 
 
