@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/dashboard_bench.py [--records 10000000] [--runs 7] [--pg-url URL]
                                               [--only sqlite|postgresql] [--keep]
+    .venv/bin/python bench/dashboard_bench.py --records N --only sqlite|postgresql --reuse DIR
 
 What is populated, and why: ingesting 10M records through the pipeline runs at about 6,000 rows/s
 here (half a day per database), and the pages never read `records`/`versions` for their figures —
@@ -479,35 +480,69 @@ def _run(label: str, url: str | None, records: int, runs: int, keep: bool, skip:
         _ingest_reference(ctx, province, data / "archive")
         print(f"{label}: generating the derived tables for {records:,} records …")
         info = _populate(ctx, records, _agencies(province))
-        print(f"{label}: timing builders …")
-        skipped = dict(SKIPPED)
-        if records > SCAN_LIMIT:
-            skipped.update({k: v for k, v in SCAN_PAGES.items() if k in skip})
-        builders = _time_builders(ctx, info, runs, OUT, skipped, f"{records}-{label}")
-        slow = {k.split("@")[0] for k, v in builders.items() if v.get("single_run")}
-        skipped.update({slug: "slower than SLOW_MS in the builder" for slug in slow})
-        ctx.engine.dispose()
-        print(f"{label}: timing HTTP …")
-        env = {"ENFORCEHUB_DATABASE_URL": url} if url else {}
-        http = _time_http(data, env, info, runs, skipped)
-        size = (
-            None
-            if url
-            else (data / "enforcehub.db").stat().st_size
-            if (data / "enforcehub.db").exists()
-            else None
-        )
-        return {
-            "populate": {k: v for k, v in info.items() if k not in ("admin_key",)},
-            "database_bytes": size,
-            "build": builders,
-            "http": http,
-        }
+        if keep:  # what --reuse needs to time this database again
+            (data / "bench-info.json").write_text(json.dumps({**info, "url": url}), encoding="utf-8")
+        return _time(label, ctx, data, url, info, records, runs, skip)
     finally:
         if keep:
             print(f"kept {data}")
         else:
             shutil.rmtree(data, ignore_errors=True)
+
+
+def _reuse(
+    label: str, data: Path, url: str | None, records: int, runs: int, skip: list[str]
+) -> dict[str, Any]:
+    """Time a database kept by an earlier run (--keep) again, without generating it anew."""
+    from sqlalchemy import select
+
+    from enforcehub.store import keys as key_store
+    from enforcehub.store.db import write_transaction
+    from enforcehub.store.schema import supervision_facts
+
+    saved = data / "bench-info.json"
+    info: dict[str, Any] = json.loads(saved.read_text(encoding="utf-8")) if saved.exists() else {}
+    url = url or info.get("url")
+    ctx = _hub(data, url)
+    if "admin_key" not in info:  # kept before bench-info.json existed: a new admin key, any party
+        with write_transaction(ctx.engine) as conn:
+            _row, info["admin_key"] = key_store.insert_key(conn, role="admin", name="bench-admin-again")
+            f = supervision_facts.c
+            info["entity_code"] = conn.execute(
+                select(f.counterparty_code).where(f.counterparty_code.is_not(None)).limit(1)
+            ).scalar_one()
+            info["alert_id"] = "1"
+    return _time(label, ctx, data, url, info, records, runs, skip)
+
+
+def _time(
+    label: str,
+    ctx: Any,
+    data: Path,
+    url: str | None,
+    info: dict[str, Any],
+    records: int,
+    runs: int,
+    skip: list[str],
+) -> dict[str, Any]:
+    print(f"{label}: timing builders …")
+    skipped = dict(SKIPPED)
+    if records > SCAN_LIMIT:
+        skipped.update({k: v for k, v in SCAN_PAGES.items() if k in skip})
+    builders = _time_builders(ctx, info, runs, OUT, skipped, f"{records}-{label}")
+    slow = {k.split("@")[0] for k, v in builders.items() if v.get("single_run")}
+    skipped.update({slug: "slower than SLOW_MS in the builder" for slug in slow})
+    ctx.engine.dispose()
+    print(f"{label}: timing HTTP …")
+    env = {"ENFORCEHUB_DATABASE_URL": url} if url else {}
+    http = _time_http(data, env, info, runs, skipped)
+    database = data / "enforcehub.sqlite3"
+    return {
+        "populate": {k: v for k, v in info.items() if k not in ("admin_key", "url")},
+        "database_bytes": None if url or not database.exists() else database.stat().st_size,
+        "build": builders,
+        "http": http,
+    }
 
 
 def main() -> None:
@@ -518,7 +553,13 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--pg-url")
     parser.add_argument("--only", choices=("sqlite", "postgresql"))
-    parser.add_argument("--keep", action="store_true", help="Keep the data directory.")
+    parser.add_argument("--keep", action="store_true", help="Keep the data directory (and database).")
+    parser.add_argument(
+        "--reuse",
+        type=Path,
+        help="Time a data directory kept by --keep again (with --only; PostgreSQL: its URL is saved, "
+        "or give --pg-url of that database).",
+    )
     parser.add_argument(
         "--skip",
         action="append",
@@ -530,7 +571,9 @@ def main() -> None:
     OUT.mkdir(exist_ok=True)
     pg_dir = None
     pg_url = args.pg_url
-    if pg_url is None and args.only != "sqlite":
+    if args.reuse is not None and args.only is None:
+        parser.error("--reuse needs --only sqlite or --only postgresql")
+    if pg_url is None and args.only != "sqlite" and args.reuse is None:
         pg_dir = tempfile.mkdtemp(prefix="enforcehub-bench-pg-")
         env = {**os.environ, "ENFORCEHUB_PG_DIR": pg_dir}
         subprocess.run(
@@ -553,9 +596,13 @@ def main() -> None:
         ),
     }
     try:
-        if args.only != "postgresql":
+        if args.reuse is not None:
+            assert args.only is not None
+            report[args.only] = _reuse(args.only, args.reuse, pg_url, args.records, args.runs, skip)
+            report["reused"] = str(args.reuse)
+        elif args.only != "postgresql":
             report["sqlite"] = _run("sqlite", None, args.records, args.runs, args.keep, skip)
-        if args.only != "sqlite":
+        if args.only != "sqlite" and args.reuse is None:
             assert pg_url is not None
             report["postgresql"] = _run(
                 "postgresql", fresh_pg_database(pg_url), args.records, args.runs, args.keep, skip
@@ -567,7 +614,7 @@ def main() -> None:
                 env={**os.environ, "ENFORCEHUB_PG_DIR": pg_dir},
                 capture_output=True,
             )
-    suffix = f"-{args.only}" if args.only else ""
+    suffix = (f"-{args.only}" if args.only else "") + ("-again" if args.reuse is not None else "")
     path = OUT / f"dashboard-{args.records}{suffix}.json"
     path.write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
     _print(report)

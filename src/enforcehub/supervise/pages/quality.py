@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import polars as pl
-from sqlalchemy import Connection, case, func, select
+from sqlalchemy import Connection, func, select
 
 from enforcehub.store.schema import findings, submissions
 from enforcehub.store.supervision import agency_totals, current_data
@@ -89,8 +89,9 @@ def quality(conn: Connection, scope: Scope, params: Mapping[str, str]) -> Page:
         .where(done)
     ).one()
     received, rejected = int(totals.received), int(totals.rejected)
-    over_time = _errors_over_time(conn, joined, done, bucket)
-    by_code = _errors_by_code(conn, joined, done, en)
+    counted = _findings_counted(conn, joined, done)  # the one pass over the findings
+    over_time = _errors_over_time(conn, joined, done, bucket, counted)
+    by_code = _errors_by_code(counted, en)
     by_agency = _by_agency(conn, joined, done)
     coverage, coverage_counts = _coverage(conn, scope, month_from, month_to)
     worst = _worst_of_week(conn, scope, params)
@@ -265,32 +266,53 @@ def quality(conn: Connection, scope: Scope, params: Mapping[str, str]) -> Page:
     )
 
 
-def _errors_over_time(conn: Connection, joined: Any, done: Any, bucket: str) -> pl.DataFrame:
-    """Per period (week from Monday or month, Asia/Shanghai): errors and warnings (the findings of the
-    submissions in scope grouped per submission in SQL), rows received and rejected."""
-    errors = func.coalesce(func.sum(case((findings.c.severity == "error", 1), else_=0)), 0)
-    warnings = func.coalesce(func.sum(case((findings.c.severity != "error", 1), else_=0)), 0)
+def _findings_counted(conn: Connection, joined: Any, done: Any) -> pl.DataFrame:
+    """The findings of the submissions in scope counted per submission, code and severity, in SQL: one
+    pass over the findings (they can be millions), a few rows per submission for Python."""
     rows = conn.execute(
-        select(submissions.c.received_at, submissions.c.received, submissions.c.rejected, errors, warnings)
-        .select_from(joined.outerjoin(findings, findings.c.submission_id == submissions.c.id))
+        select(findings.c.submission_id, findings.c.code, findings.c.severity, func.count())
+        .select_from(joined.join(findings, findings.c.submission_id == submissions.c.id))
         .where(done)
-        .group_by(submissions.c.id, submissions.c.received_at, submissions.c.received, submissions.c.rejected)
+        .group_by(findings.c.submission_id, findings.c.code, findings.c.severity)
     ).all()
-    frame = pl.DataFrame(
-        {
-            "at": [local_time(r[0]) for r in rows],
-            "received": [int(r[1]) for r in rows],
-            "rejected": [int(r[2]) for r in rows],
-            "errors": [int(r[3]) for r in rows],
-            "warnings": [int(r[4]) for r in rows],
-        },
-        schema={
-            "at": pl.Datetime("us", str(SHANGHAI)),
-            "received": pl.Int64,
-            "rejected": pl.Int64,
-            "errors": pl.Int64,
-            "warnings": pl.Int64,
-        },
+    return pl.DataFrame(
+        [tuple(r) for r in rows],
+        schema={"submission_id": pl.Utf8, "code": pl.Utf8, "severity": pl.Utf8, "n": pl.Int64},
+        orient="row",
+    )
+
+
+def _errors_over_time(
+    conn: Connection, joined: Any, done: Any, bucket: str, counted: pl.DataFrame
+) -> pl.DataFrame:
+    """Per period (week from Monday or month, Asia/Shanghai): errors and warnings (the findings of the
+    submissions in scope, counted per submission), rows received and rejected."""
+    rows = conn.execute(
+        select(submissions.c.id, submissions.c.received_at, submissions.c.received, submissions.c.rejected)
+        .select_from(joined)
+        .where(done)
+    ).all()
+    per_submission = counted.group_by("submission_id").agg(
+        pl.col("n").filter(pl.col("severity") == "error").sum().alias("errors"),
+        pl.col("n").filter((pl.col("severity") != "error").fill_null(False)).sum().alias("warnings"),
+    )
+    frame = (
+        pl.DataFrame(
+            {
+                "submission_id": [str(r[0]) for r in rows],
+                "at": [local_time(r[1]) for r in rows],
+                "received": [int(r[2]) for r in rows],
+                "rejected": [int(r[3]) for r in rows],
+            },
+            schema={
+                "submission_id": pl.Utf8,
+                "at": pl.Datetime("us", str(SHANGHAI)),
+                "received": pl.Int64,
+                "rejected": pl.Int64,
+            },
+        )
+        .join(per_submission, on="submission_id", how="left")
+        .with_columns(pl.col("errors", "warnings").fill_null(0).cast(pl.Int64))
     )
     period = (
         pl.col("at").dt.truncate("1w").dt.strftime("%Y-%m-%d")
@@ -309,33 +331,25 @@ def _errors_over_time(conn: Connection, joined: Any, done: Any, bucket: str) -> 
     )
 
 
-def _errors_by_code(conn: Connection, joined: Any, done: Any, en: bool) -> list[dict[str, Any]]:
-    n = func.count().label("findings")
-    query = (
-        select(
-            findings.c.code,
-            findings.c.severity,
-            n,
-            func.count(func.distinct(findings.c.submission_id)).label("submissions"),
-        )
-        .select_from(joined.join(findings, findings.c.submission_id == submissions.c.id))
-        .where(done)
-        .group_by(findings.c.code, findings.c.severity)
-        .order_by(n.desc(), findings.c.code)
+def _errors_by_code(counted: pl.DataFrame, en: bool) -> list[dict[str, Any]]:
+    """Findings per code and severity: how many, in how many submissions, their share."""
+    found = (
+        counted.group_by("code", "severity")
+        .agg(pl.col("n").sum().alias("findings"), pl.col("submission_id").n_unique().alias("submissions"))
+        .sort(["findings", "code", "severity"], descending=[True, False, False])
     )
-    found = conn.execute(query).all()
-    total = sum(int(r.findings) for r in found)
+    total = int(found["findings"].sum() or 0)
     titles = code_titles()
     return [
         {
-            "code": r.code,
-            "title": titles.get(r.code, (r.code, r.code))[1 if en else 0],
-            "severity": r.severity,
-            "findings": int(r.findings),
-            "submissions": int(r.submissions),
-            "share_pct": round(int(r.findings) / total * 100, 2) if total else None,
+            "code": code,
+            "title": titles.get(code, (code, code))[1 if en else 0],
+            "severity": severity,
+            "findings": int(n),
+            "submissions": int(subs),
+            "share_pct": round(int(n) / total * 100, 2) if total else None,
         }
-        for r in found
+        for code, severity, n, subs in found.iter_rows()
     ]
 
 
