@@ -334,6 +334,14 @@ def test_relay_keeps_every_version_with_lineage_and_the_registries_come_down(
         third = {**changed[0], "remarks": "第三版"}
         assert city.submit_rows([third], "penalty")["counts"]["updated"] == 1
         relay_all(city, client)
+        # the province corrects one of its laws: the correction comes down too, and never goes back up
+        law = {**csv_rows(split_province / "province" / "law.csv")[0], "remarks": "省级更正"}
+        assert province.submit_rows([law], "law")["counts"]["updated"] == 1
+        assert pull_registries(city, client) == 1
+        relay_all(city, client)
+    law_key = next(k for k in current_state(province.engine) if k[0] == "law" and law["law_id"] in k[1])
+    assert current_state(city.engine)[law_key] == current_state(province.engine)[law_key]
+    assert current_state(province.engine)[law_key][0] == 2
     assert_union(province.engine, {city.hub_id: city.engine})
     # the registries came down with the province as origin and never went back up
     with city.engine.connect() as conn:
@@ -343,7 +351,7 @@ def test_relay_keeps_every_version_with_lineage_and_the_registries_come_down(
             .where(versions.c.origin_hub == PROVINCE_ID)
             .group_by(records.c.dataset)
         ).all()
-    assert {d for d, _n in down} <= set(REGISTRIES) and sum(n for _d, n in down) == came_down
+    assert {d for d, _n in down} <= set(REGISTRIES) and sum(n for _d, n in down) == came_down + 1
     matters = len(csv_rows(split_province / "province" / "matter.csv"))
     with city.engine.connect() as conn:
         assert (
@@ -369,7 +377,7 @@ def test_relay_keeps_every_version_with_lineage_and_the_registries_come_down(
     assert up["uplink"]["health"] == "ok"
     total = sum(len(h) for h in own_versions(city.engine, city.hub_id).values())
     assert up["uplink"]["versions"] == total
-    assert up["downlink"]["versions"] == came_down and up["downlink"]["lag_changes"] == 0
+    assert up["downlink"]["versions"] == came_down + 1 and up["downlink"]["lag_changes"] == 0
     with read_transaction(province.engine) as conn:
         inbound = {link["name"]: link for link in federation_status.links(conn, hub_id=PROVINCE_ID)}
     assert inbound["inbound:gz-city"]["versions"] == total
@@ -723,6 +731,16 @@ def test_relay_refusals_over_http(
         status = client.get("/api/v1/federation/status", headers={"Authorization": f"Bearer {keys['admin']}"})
         assert status.status_code == 200
         assert [link for link in status.json()["links"] if link["versions"]] == []
+        # who may read the links: admin, supervisor and hub keys; nobody without a key
+        for allowed in (keys["gz-city"], make_key(hub, "supervisor")):
+            seen = client.get("/api/v1/federation/status", headers={"Authorization": f"Bearer {allowed}"})
+            assert seen.status_code == 200 and seen.json()["hub"] == PROVINCE_ID
+        assert client.get("/api/v1/federation/status").status_code == 401
+        platform = make_key(hub, "platform", region=GZ)
+        denied = client.get("/api/v1/federation/status", headers={"Authorization": f"Bearer {platform}"})
+        assert denied.status_code == 403
+        # a platform key on the relay channel is a forged relay too
+        refused(_post_relay(hub, platform, "penalty", good), 403, "relay-needs-hub-key")
     engine = engine_for(hub.data_dir)
     try:
         with engine.connect() as conn:
@@ -740,3 +758,22 @@ def test_relay_refusals_over_http(
         engine.dispose()
     assert len(theirs) == 5
     assert {v[0][2] for v in theirs.values()} == {r[9] for r in sz_penalty[:5]}  # the city's submission
+
+
+def test_the_inbound_link_is_caught_up_when_the_city_is(
+    pair: tuple[LocalHub, LocalHub], split_province: Path
+) -> None:
+    """The province's figure for a city: once the city's relay is caught up, the province's inbound
+    link stands at the city's head (lag 0), whatever order the batch's datasets were sent in."""
+    province, city = pair
+    city.submit_dir(split_province / GZ, ("agency", "license", "penalty"))  # penalty has the last seqs
+    with province_client(province, hub_key(GZ)) as client:
+        relay_all(city, client)
+    with read_transaction(city.engine) as conn:
+        up = {link["name"]: link for link in federation_status.links(conn, hub_id=city.hub_id)}
+    with read_transaction(province.engine) as conn:
+        inbound = {link["name"]: link for link in federation_status.links(conn, hub_id=PROVINCE_ID)}
+    link = inbound["inbound:gz-city"]
+    assert up["uplink"]["lag_changes"] == 0 and up["uplink"]["head"] == up["uplink"]["position"]
+    assert link["peer_seq"] == up["uplink"]["head"]
+    assert link["position"] == up["uplink"]["head"] and link["lag_changes"] == 0, link

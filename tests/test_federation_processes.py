@@ -23,6 +23,8 @@ import httpx
 import pytest
 from sqlalchemy import Engine, select
 
+from enforcehub.pipeline.relay import CONTENT_TYPE
+from enforcehub.store import federation as federation_store
 from enforcehub.store.schema import records, versions
 from tests.servers import HubProcess, drop_pg_database, fresh_pg_database, run_cli
 from tests.test_federation import (
@@ -37,6 +39,7 @@ from tests.test_federation import (
     csv_rows,
     current_state,
     engine_for,
+    line_of,
     make_key,
     own_versions,
     second_versions,
@@ -47,6 +50,14 @@ Hub = Callable[..., HubProcess]
 __all__ = ["split_province"]  # the session fixture, shared with test_federation.py
 FAST = {"ENFORCEHUB_RELAY_IDLE_S": "0.1", "ENFORCEHUB_REGISTRIES_EVERY_S": "1"}
 DEADLINE_S = 120.0
+
+
+_STARTED = time.monotonic()
+
+
+def mark(what: str) -> None:
+    """A timestamped step in the test's output (shown when it fails; with -s, as it runs)."""
+    print(f"[{time.monotonic() - _STARTED:7.1f}s] {what}", flush=True)
 
 
 def bearer(key: str) -> dict[str, str]:
@@ -154,6 +165,7 @@ def _scenario(
     split: Path,
     tmp_path: Path,
 ) -> None:
+    mark("province ready")
     admin = make_key(province, "admin")
     # the province's own consumer: a full-fidelity feed of everything it holds
     with httpx.Client(base_url=province.url, timeout=30, headers=bearer(admin)) as client:
@@ -180,10 +192,12 @@ def _scenario(
     assert done.returncode == 0, done.stderr
     keys = {GZ: json.loads(done.stdout.strip().splitlines()[-1])["key"]}
     keys.update({city: make_key(province, "hub", region=city, name=CITY_IDS[city]) for city in (SZ, FS)})
+    mark("province data in")
     city_env = {GZ: {}, SZ: {}, FS: {"ENFORCEHUB_DATABASE_URL": databases[FS]}}
     for city in (GZ, SZ, FS):
         cities[city] = city_hub(tmp_path, city, province, keys[city], city_env[city]).start()
     city_admin = {city: make_key(hub, "admin") for city, hub in cities.items()}
+    mark("cities ready")
     # the registries come down: each city holds the province's matter list before its agencies report
     matters = len(csv_rows(split / "province" / "matter.csv"))
     for city, hub in cities.items():
@@ -211,18 +225,22 @@ def _scenario(
         except BaseException as exc:  # raised in the main thread below
             failures.append(exc)
 
+    mark("registries down")
     threads = [threading.Thread(target=report, args=(city,)) for city in cities]
     for thread in threads:
         thread.start()
     wait_for("Guangzhou's first datasets", lambda: progress[GZ] >= 4, 60)
+    mark("kill -9 Guangzhou")
     cities[GZ].restart(crash=True)  # kill -9 a city hub mid-run, and start it again
     wait_for("Shenzhen's agencies to go on", lambda: progress[SZ] >= 6, 60)
+    mark("kill -9 the province")
     province.kill()  # kill -9 the province mid-run: it stays down for a while
     for thread in threads:
         thread.join(DEADLINE_S)
     assert not failures, failures
     assert all(count == len(ORDER) for count in progress.values()), progress
 
+    mark("every city reported")
     # --- the province is down: the cities keep accepting their agencies (back-pressure) -----------
     changed = {city: second_versions(split / city) for city in cities}
     for city, hub in cities.items():
@@ -247,11 +265,13 @@ def _scenario(
         )
         assert failing["health"] == "failing" and failing["last_failure_at"]
         assert "unreachable" in failing["last_error"], failing["last_error"]
+    mark("outage seen")
     metrics = _metrics(cities[SZ])
     assert _series(metrics, "enforcehub_federation_failures", "uplink") >= 1
     assert _series(metrics, "enforcehub_federation_lag_changes", "uplink") >= len(changed[SZ])
 
     # --- the province comes back and catches up ---------------------------------------------------
+    mark("province restarts")
     province.start()
     for city, hub in cities.items():
         wait_for(
@@ -263,6 +283,7 @@ def _scenario(
             ),
             180,
         )
+    mark("caught up")
     metrics = _metrics(cities[SZ])
     assert _series(metrics, "enforcehub_federation_lag_changes", "uplink") == 0
     assert _series(metrics, "enforcehub_federation_failures", "uplink") == 0
@@ -278,6 +299,35 @@ def _scenario(
     assert cli_links["uplink"]["last_error"]  # the outage is still on record, with its time
     assert cli_links["downlink"]["versions"] == api_links["downlink"]["versions"] >= matters
 
+    # --- forged relays against the real province: refused, and they change nothing ----------------
+    gz_db = engine_for(cities[GZ].data_dir)
+    try:
+        with gz_db.connect() as conn:
+            page = federation_store.read_relay_page(
+                conn, after=0, limit=100_000, origin_hub=CITY_IDS[GZ], datasets=["penalty"]
+            )
+    finally:
+        gz_db.dispose()
+    gz_penalty = b"".join(line_of(row) for row in page.rows[:5])
+    assert gz_penalty
+    forged = {
+        "no key": (None, 401, "unauthorized"),
+        "admin key": (admin, 403, "relay-needs-hub-key"),
+        "Shenzhen's key": (keys[SZ], 403, "out-of-scope"),
+    }
+    with httpx.Client(base_url=province.url, timeout=30) as client:
+        for what, (key, code, error) in forged.items():
+            answer = client.post(
+                "/api/v1/submissions",
+                params={"dataset": "penalty", "channel": "relay"},
+                content=gz_penalty,
+                headers={"Content-Type": CONTENT_TYPE, **(bearer(key) if key else {})},
+            )
+            assert answer.status_code == code, (what, answer.text)
+            if key:
+                assert answer.json()["error"]["code"] == error, (what, answer.text)
+
+    mark("forged relays refused")
     # --- the final state ----------------------------------------------------------------------------
     engines = {
         CITY_IDS[GZ]: engine_for(cities[GZ].data_dir),
@@ -313,6 +363,7 @@ def _scenario(
             relayed = sum(len(h) for h in own_versions(engines[CITY_IDS[city]], CITY_IDS[city]).values())
             assert link["direction"] == "inbound" and link["versions"] == relayed, link
             assert link["last_success_at"] and link["failures"] == 0
+            assert link["lag_changes"] == 0 and link["position"] == link["peer_seq"], link
         # the province's own consumer's feed has every city's changes, each version once, in order
         events = _pull_feed(province, feed_key, "prov-all")
         fed: dict[tuple[str, str], list[int]] = {}

@@ -342,18 +342,22 @@ def _count_inbound(
     conn: Connection, link: str, batch: relay.RelayBatch, counts: Counts, peer_seq: Any
 ) -> None:
     """The province's row for the relaying city: versions, refusals, position and lag, committed with
-    the batch itself."""
+    the batch itself. A relay step sends one submission per dataset, registries first, so a later
+    submission may end on an earlier seq: the position (and the city's head) only move forward."""
     stamp = now()
-    federation_store.ensure_link(conn, name=link, direction="inbound", peer=batch.origin_hub or "", now=stamp)
+    held = federation_store.ensure_link(
+        conn, name=link, direction="inbound", peer=batch.origin_hub or "", now=stamp
+    )
     lag = int((stamp - batch.last_committed_at).total_seconds() * 1000) if batch.last_committed_at else None
+    head = int(peer_seq) if isinstance(peer_seq, int | str) and str(peer_seq).isdigit() else None
     federation_store.link_success(
         conn,
         link,
         now=stamp,
         versions_moved=counts.created + counts.updated + counts.revoked,
         rejected=counts.rejected,
-        position=batch.last_seq,
-        peer_seq=int(peer_seq) if isinstance(peer_seq, int | str) and str(peer_seq).isdigit() else None,
+        position=max(batch.last_seq, int(held["position"] or 0)),
+        peer_seq=max(head, int(held["peer_seq"] or 0)) if head is not None else None,
         lag_ms=lag,
     )
 
