@@ -283,6 +283,15 @@ def _scenario(
             ),
             180,
         )
+    for city, hub in cities.items():  # the registries' link recovers too
+        wait_for(
+            f"{city}'s downlink to recover",
+            lambda hub=hub, city=city: (
+                (down := links(hub, city_admin[city])["downlink"])["failures"] == 0
+                and down["lag_changes"] == 0
+            ),
+            180,
+        )
     mark("caught up")
     metrics = _metrics(cities[SZ])
     assert _series(metrics, "enforcehub_federation_lag_changes", "uplink") == 0
@@ -358,12 +367,14 @@ def _scenario(
         assert set(held) == set(province_own).union(*city_keys)
         # the province's links: one inbound per city, every relayed version counted once
         inbound = links(province, admin)
+        province_metrics = _metrics(province)
         for city in cities:
             link = inbound[f"inbound:{CITY_IDS[city]}"]
             relayed = sum(len(h) for h in own_versions(engines[CITY_IDS[city]], CITY_IDS[city]).values())
             assert link["direction"] == "inbound" and link["versions"] == relayed, link
             assert link["last_success_at"] and link["failures"] == 0
             assert link["lag_changes"] == 0 and link["position"] == link["peer_seq"], link
+            assert _series(province_metrics, "enforcehub_federation_versions", link["name"]) == relayed
         # the province's own consumer's feed has every city's changes, each version once, in order
         events = _pull_feed(province, feed_key, "prov-all")
         fed: dict[tuple[str, str], list[int]] = {}
