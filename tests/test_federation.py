@@ -13,6 +13,10 @@ from __future__ import annotations
 import datetime as dt
 import json
 import shutil
+import socket
+import sys
+import threading
+import time
 import uuid
 from collections import defaultdict
 from collections.abc import Iterator
@@ -777,3 +781,56 @@ def test_the_inbound_link_is_caught_up_when_the_city_is(
     assert up["uplink"]["lag_changes"] == 0 and up["uplink"]["head"] == up["uplink"]["position"]
     assert link["peer_seq"] == up["uplink"]["head"]
     assert link["position"] == up["uplink"]["head"] and link["lag_changes"] == 0, link
+
+
+def test_a_hanging_province_does_not_hold_the_city_up(split_province: Path, tmp_path: Path) -> None:
+    """Back-pressure stays in the relay's lag: with a province that takes the connection and never
+    answers, the city still takes its agencies' submissions at once, and shows them as not relayed."""
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(16)
+    held: list[socket.socket] = []
+
+    def accept() -> None:
+        while True:
+            try:
+                held.append(listener.accept()[0])  # kept open, never answered
+            except OSError:
+                return
+
+    threading.Thread(target=accept, daemon=True).start()
+    argv = [
+        sys.executable, "-m", "enforcehub.cli", "serve", "--data", "{data}", "--host", "{host}",
+        "--port", "{port}", "--level", "city", "--region", GZ, "--hub-id", CITY_IDS[GZ],
+        "--upstream", f"http://127.0.0.1:{listener.getsockname()[1]}", "--upstream-key", "eh_0_hanging",
+    ]  # fmt: skip
+    city = HubProcess(tmp_path / "gz", {"ENFORCEHUB_RELAY_IDLE_S": "0.1"}, argv=argv)
+    try:
+        city.start()
+        key = make_key(city, "admin")
+        deadline = time.monotonic() + 60
+        while not held:  # the city's federation thread is connected and waiting on the province
+            assert time.monotonic() < deadline, "the city never called its province"
+            time.sleep(0.05)
+        with city.client(headers={"Authorization": f"Bearer {key}"}) as client:
+            for name in ("agency", "officer", "penalty"):
+                started = time.monotonic()
+                with (split_province / GZ / f"{name}.csv").open("rb") as handle:
+                    answer = client.post(
+                        "/api/v1/submissions",
+                        params={"dataset": name},
+                        files={"file": (f"{name}.csv", handle, "text/csv")},
+                    )
+                assert answer.status_code == 201, answer.text
+                assert answer.json()["counts"]["rejected"] == 0
+                assert time.monotonic() - started < 20, f"{name} waited on the province"
+            shown = client.get("/api/v1/federation/status").json()
+        uplink = next(link for link in shown["links"] if link["name"] == "uplink")
+        sent = sum(len(csv_rows(split_province / GZ / f"{n}.csv")) for n in ("agency", "officer", "penalty"))
+        assert uplink["lag_changes"] == sent and uplink["versions"] == 0 and uplink["position"] == 0
+        assert shown["level"] == "city" and shown["upstream"].startswith("http://127.0.0.1:")
+    finally:
+        listener.close()  # first: the city's waiting relay then fails at once and the hub stops cleanly
+        for conn in held:
+            conn.close()
+        city.close()
