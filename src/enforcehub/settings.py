@@ -78,6 +78,7 @@ class Settings(BaseSettings):
     relay_batch_bytes: int = Field(default=6 << 20, ge=64 << 10, le=7 << 20)  # below the sync limit
     relay_idle_s: float = 0.5  # how often a caught-up relay looks for new changes
     registries_every_s: float = 30.0  # how often a city reads the province's registries
+    relay_max_backoff_s: float = Field(default=60.0, gt=0)  # retries after failures: 1 s doubling to this
 
     @field_validator("region")
     @classmethod

@@ -149,19 +149,23 @@ def send(client: httpx.Client, batch: Batch) -> dict[str, int]:
     totals: dict[str, int] = defaultdict(int)
     for dataset in sorted(batch.lines, key=SEND_ORDER.index):
         body = b"".join(batch.lines[dataset])
-        receipt = _submit(client, dataset, body, batch.head)
+        receipt = _submit(client, dataset, body, batch)
         for name, value in receipt.get("counts", {}).items():
             totals[name] += int(value)
     return dict(totals)
 
 
-def _submit(client: httpx.Client, dataset: str, body: bytes, head: int) -> dict[str, Any]:
+def _submit(client: httpx.Client, dataset: str, body: bytes, batch: Batch) -> dict[str, Any]:
     try:
         response = client.post(
             "/api/v1/submissions",
             params={"dataset": dataset, "channel": "relay"},
             content=body,
-            headers={"Content-Type": CONTENT_TYPE, "X-Relay-Head": str(head)},
+            headers={
+                "Content-Type": CONTENT_TYPE,
+                "X-Relay-Head": str(batch.head),  # this hub's last change
+                "X-Relay-Upto": str(batch.upto),  # the relay's cursor once this batch is in
+            },
         )
         receipt = _answer(response)
         while receipt.get("status") in ("received", "processing"):

@@ -1,8 +1,8 @@
 """The federation thread of a city hub: relay up as fast as the province takes it, read the province's
 registries now and then. Started by `serve` (and `enforcehub worker`) when an upstream is configured.
 
-Failures back off (1 s doubling to 60 s) and are kept on the link; the thread never stops the hub and
-never holds a write lock while it waits on the network.
+Failures back off (1 s doubling to `relay_max_backoff_s`, 60 s by default) and are kept on the link;
+the thread never stops the hub and never holds a write lock while it waits on the network.
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ from enforcehub.pipeline import HubContext
 from enforcehub.settings import Settings
 
 log = logging.getLogger("enforcehub.federation")
-MAX_BACKOFF_S = 60.0
 SEEN_EVERY_S = 10.0
 
 
@@ -39,6 +38,9 @@ class FederationWorker:
         self._stop.set()
         self._thread.join(timeout)
 
+    def _backoff(self, failures: int) -> float:
+        return float(min(2 ** min(failures - 1, 16), self.settings.relay_max_backoff_s))
+
     def _run(self) -> None:
         client = uplink.upstream_client(self.settings)
         up_failures = down_failures = 0
@@ -55,7 +57,7 @@ class FederationWorker:
                     except Exception as exc:  # kept on the link; retried with backoff
                         down_failures += 1
                         _record(downlink.failed, self.ctx, exc)
-                        next_down = time.monotonic() + _backoff(down_failures)
+                        next_down = time.monotonic() + self._backoff(down_failures)
                 if now >= next_up:
                     try:
                         moved = uplink.step(self.ctx, self.settings, client)
@@ -70,14 +72,12 @@ class FederationWorker:
                     except Exception as exc:
                         up_failures += 1
                         _record(uplink.failed, self.ctx, exc)
-                        next_up = time.monotonic() + _backoff(up_failures)
+                        next_up = time.monotonic() + self._backoff(up_failures)
                 self._stop.wait(max(min(next_up, next_down) - time.monotonic(), 0.05))
         finally:
             client.close()
 
 
-def _backoff(failures: int) -> float:
-    return float(min(2 ** (failures - 1), MAX_BACKOFF_S))
 
 
 def _record(keep: Callable[[HubContext, str], None], ctx: HubContext, exc: Exception) -> None:

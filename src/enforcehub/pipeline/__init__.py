@@ -283,7 +283,7 @@ def _store_submission(
             conn, entries=entries.frame(dataset.name, submission_id), committed_at=now()
         )
         if batch is not None and request.extra.get("link"):
-            _count_inbound(conn, str(request.extra["link"]), batch, counts, request.extra.get("peer_seq"))
+            _count_inbound(conn, str(request.extra["link"]), batch, counts, request.extra)
     submission_store.update_submission(
         conn, submission_id=submission_id, status="done", format=fmt, finished_at=now(), **counts.as_dict()
     )
@@ -339,27 +339,35 @@ def _with_origin(
 
 
 def _count_inbound(
-    conn: Connection, link: str, batch: relay.RelayBatch, counts: Counts, peer_seq: Any
+    conn: Connection, link: str, batch: relay.RelayBatch, counts: Counts, sent: dict[str, Any]
 ) -> None:
     """The province's row for the relaying city: versions, refusals, position and lag, committed with
-    the batch itself. A relay step sends one submission per dataset, registries first, so a later
+    the batch itself. The position is the city's relay cursor once its batch is in (`X-Relay-Upto`,
+    past changes it does not relay, such as registries that came down from here), else the batch's
+    last seq. A relay step sends one submission per dataset, registries first, so a later
     submission may end on an earlier seq: the position (and the city's head) only move forward."""
     stamp = now()
     held = federation_store.ensure_link(
         conn, name=link, direction="inbound", peer=batch.origin_hub or "", now=stamp
     )
     lag = int((stamp - batch.last_committed_at).total_seconds() * 1000) if batch.last_committed_at else None
-    head = int(peer_seq) if isinstance(peer_seq, int | str) and str(peer_seq).isdigit() else None
+    head, upto = _seq(sent.get("peer_seq")), _seq(sent.get("peer_upto"))
+    reached = max(batch.last_seq, upto or 0)
     federation_store.link_success(
         conn,
         link,
         now=stamp,
         versions_moved=counts.created + counts.updated + counts.revoked,
         rejected=counts.rejected,
-        position=max(batch.last_seq, int(held["position"] or 0)),
+        position=max(reached, int(held["position"] or 0)),
         peer_seq=max(head, int(held["peer_seq"] or 0)) if head is not None else None,
         lag_ms=lag,
     )
+
+
+def _seq(value: Any) -> int | None:
+    """A change seq from a relay header (None when absent or not a number)."""
+    return int(value) if isinstance(value, int | str) and str(value).isdigit() else None
 
 
 def _check_scope(

@@ -131,7 +131,12 @@ async def submit(
         source_system=source_system,
     )
     if fmt == relay.FORMAT:  # the province keeps each relaying city's link with the batch
-        submission.extra.update(link=f"inbound:{caller.name}", peer_seq=request.headers.get("x-relay-head"))
+        submission.origin_hub = caller.name  # a hub key relays only its own hub's versions
+        submission.extra.update(
+            link=f"inbound:{caller.name}",
+            peer_seq=request.headers.get("x-relay-head"),
+            peer_upto=request.headers.get("x-relay-upto"),
+        )
     registered = register(context, submission, caller)
     if registered["status"] != "processing":
         return JSONResponse(registered, status_code=200)
