@@ -99,12 +99,12 @@ def _as_int(expr: pl.Expr) -> pl.Expr:
     return expr.fill_null(False).cast(pl.Int64)
 
 
-def contributions(facts: pl.DataFrame) -> pl.DataFrame:
+def contributions(facts: pl.DataFrame, flagged: pl.DataFrame | None = None) -> pl.DataFrame:
     """Each fact's contribution to its rows of the city and agency rollups: the key columns
     (dataset, month, city, agency_uscc; '' when unknown) and one value per measure."""
     effective = pl.col("effective").fill_null(False)
     fined = effective & (pl.col("fine_cents").fill_null(0) > 0)
-    return flags(facts).select(
+    return (flags(facts) if flagged is None else flagged).select(
         pl.col("dataset"),
         pl.col("act_month").fill_null("").alias("month"),
         pl.col("city").fill_null("").alias("city"),
@@ -165,12 +165,12 @@ def _highest(value: pl.Expr) -> pl.Expr:
     return -value.cast(pl.Int64)
 
 
-def timeliness_items(facts: pl.DataFrame) -> pl.DataFrame:
+def timeliness_items(facts: pl.DataFrame, flagged: pl.DataFrame | None = None) -> pl.DataFrame:
     """The supervision_timeliness rows of facts (TIMELINESS_SCHEMA): one per record and kind, `rank`
     ordering each kind's list as the page does (ascending, then record_id): the value highest first
     (report, publicity, decision, seizure: −value), the decision latest first (withdrawal: −day), the
     open case earliest first (unpublished, held: its decision or start day; the longest lag first)."""
-    flagged = flags(facts)
+    flagged = flags(facts) if flagged is None else flagged
     none_date = pl.lit(None, dtype=pl.Date)
     held_due = pl.col("measure_start_date") + pl.duration(days=pl.col("t_limit"))
     parts = [
@@ -209,19 +209,23 @@ def timeliness_items(facts: pl.DataFrame) -> pl.DataFrame:
 def apply_derived(conn: Connection, old: pl.DataFrame, new: pl.DataFrame) -> None:
     """Inside the facts' transaction: move the city and agency rollups by the difference between the
     replaced facts `old` and their new versions `new`, and replace the records' timeliness rows."""
-    before, after = contributions(old), contributions(new)
+    flagged = flags(new)  # once for both
+    before, after = contributions(old), contributions(new, flagged)
     for table in ("supervision_city_rollups", "supervision_agency_rollups"):
         store.apply_rollup_deltas(conn, _deltas(before, after, table), table)
-    store.replace_timeliness(conn, record_ids=new["record_id"].to_list(), items=timeliness_items(new))
+    store.replace_timeliness(
+        conn, record_ids=new["record_id"].to_list(), items=timeliness_items(new, flagged)
+    )
 
 
 def fill_derived(conn: Connection, facts: pl.DataFrame) -> None:
     """Add facts that are not counted yet (a backfill, the benchmark's generated facts) to the city
     and agency rollups and the timeliness rows — what apply_derived does for a new record."""
-    parts = contributions(facts)
+    flagged = flags(facts)
+    parts = contributions(facts, flagged)
     for table in ("supervision_city_rollups", "supervision_agency_rollups"):
         store.apply_rollup_deltas(conn, _grouped(parts, table), table)
-    store.insert_timeliness(conn, timeliness_items(facts))
+    store.insert_timeliness(conn, timeliness_items(facts, flagged))
 
 
 def backfill(conn: Connection, *, batch: int | None = None) -> int:
