@@ -254,12 +254,6 @@ def synth(
                 code="bad-option",
                 message_en=f"unknown scale {scale!r} (small, medium, large or a row count)",
             )
-        if plant_alerts and error_rate > 0:
-            raise EnforcehubError(
-                "--plant-alerts 不能与 --error-rate 同用",
-                code="bad-option",
-                message_en="--plant-alerts cannot be combined with --error-rate",
-            )
         summary = generate(
             out,
             seed=seed,

@@ -78,8 +78,6 @@ class FederationWorker:
             client.close()
 
 
-
-
 def _record(keep: Callable[[HubContext, str], None], ctx: HubContext, exc: Exception) -> None:
     message = exc.message_en if isinstance(exc, EnforcehubError) else f"{type(exc).__name__}: {exc}"
     log.warning("federation: %s", message)

@@ -96,6 +96,7 @@ findings = Table(
     Column("message", Text, nullable=False),
     Column("value", Text),
     Index(None, "submission_id", "row"),
+    Index(None, "submission_id", "severity", "code"),  # the quality page counts without the rows
 )
 
 records = Table(
