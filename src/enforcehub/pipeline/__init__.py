@@ -23,7 +23,13 @@ from enforcehub.intake.archive import ArchivedBlob
 from enforcehub.pipeline import relay, storing
 from enforcehub.pipeline.normalise import HASH
 from enforcehub.pipeline.receipt import sign_receipt
-from enforcehub.pipeline.registries import Registries, load_registries, platform_refusal, registry_checks
+from enforcehub.pipeline.registries import (
+    Registries,
+    load_registries,
+    no_registries,
+    platform_refusal,
+    registry_checks,
+)
 from enforcehub.standard.model import Dataset, Standard
 from enforcehub.store import federation as federation_store
 from enforcehub.store import records as record_store
@@ -215,8 +221,8 @@ def _store_submission(
     conn: Connection, ctx: HubContext, submission_id: str, principal: Principal, request: SubmissionRequest
 ) -> None:
     dataset = dataset_of(request.dataset, ctx.standard)
-    registries = load_registries(conn)
     batch = relay.RelayBatch() if request.fmt == relay.FORMAT else None
+    registries = load_registries(conn) if _needs_registries(dataset, principal, batch) else no_registries()
     if batch is not None:
         if request.channel != "relay" or principal.role != "hub":
             raise SubmissionRefused(
@@ -305,6 +311,14 @@ def _store_prepared(
     counts.revoked += stored.revoked
     counts.unchanged += stored.unchanged
     entries.add(stored.entries)
+
+
+def _needs_registries(dataset: Dataset, principal: Principal, batch: relay.RelayBatch | None) -> bool:
+    """Action records are checked against the registries (not when relayed: the origin hub checked
+    them); a hub key's officers and a platform key's actions are scoped by the agency registry."""
+    if principal.role == "hub" and "region_code" not in dataset.names and "agency_uscc" in dataset.names:
+        return True
+    return dataset.kind == "action" and (batch is None or principal.role == "platform")
 
 
 def _keep_lineage(

@@ -33,6 +33,15 @@ class Registries:
     matters: frozenset[str]
 
 
+def no_registries() -> Registries:
+    """Empty registries, for a submission that checks nothing against them."""
+    return Registries(
+        pl.DataFrame(schema={"agency_uscc": pl.Utf8, "status": pl.Utf8, "region": pl.Utf8}),
+        pl.DataFrame(schema={"cert_number": pl.Utf8, "agency_uscc": pl.Utf8, "status": pl.Utf8}),
+        frozenset(),
+    )
+
+
 def load_registries(conn: Connection) -> Registries:
     """The current agency, officer and matter registries (small: thousands of rows)."""
 
