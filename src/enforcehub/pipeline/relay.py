@@ -16,6 +16,7 @@ the origin's lineage (hub, submission, principal, receive time, version number) 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -94,14 +95,54 @@ def relay_line(
     received_at: dt.datetime | str | None,
     data: str,
 ) -> str:
-    """One line of the relay format; `data` is the stored canonical JSON, embedded as it is."""
-    head = json.dumps(
+    """One line of the relay format; `data` is the stored canonical JSON, embedded as it is.
+
+    The members a submission's versions share (commit and receive time, origin) are encoded once per
+    submission and reused (a batch holds a few submissions' versions): the line is byte for byte what
+    encoding the whole head with json.dumps gives, at a third of the cost."""
+    lineage = _lineage(
+        committed_at,
+        origin_hub,
+        origin_submission,
+        origin_principal,
+        origin_channel,
+        source_system,
+        received_at,
+    )
+    return (
+        f'{{"seq":{_number(seq)},"dataset":{_text(dataset)},"change":{_text(change)},'
+        f'"version":{_number(version)},"hash":{_hex(content_hash)},{lineage},"data":{data}}}\n'
+    )
+
+
+def _number(value: int) -> str:
+    return str(value) if type(value) is int else json.dumps(value)
+
+
+def _hex(value: str) -> str:
+    """A content hash (hex digits) needs no escaping; anything else is encoded."""
+    return f'"{value}"' if value.isascii() and value.isalnum() else json.dumps(value, ensure_ascii=False)
+
+
+@functools.lru_cache(maxsize=256)
+def _text(value: str) -> str:
+    """A dataset name or change kind (a handful of values)."""
+    return json.dumps(value, ensure_ascii=False)
+
+
+@functools.lru_cache(maxsize=1024)
+def _lineage(
+    committed_at: dt.datetime | str,
+    origin_hub: str,
+    origin_submission: str | None,
+    origin_principal: str | None,
+    origin_channel: str | None,
+    source_system: str | None,
+    received_at: dt.datetime | str | None,
+) -> str:
+    """The shared members of a submission's lines, as JSON members without the braces."""
+    members = json.dumps(
         {
-            "seq": seq,
-            "dataset": dataset,
-            "change": change,
-            "version": version,
-            "hash": content_hash,
             "committed_at": _iso(committed_at),
             "origin_hub": origin_hub,
             "origin_submission": origin_submission,
@@ -113,7 +154,7 @@ def relay_line(
         ensure_ascii=False,
         separators=(",", ":"),
     )
-    return f'{head[:-1]},"data":{data}}}\n'
+    return members[1:-1]
 
 
 def _iso(value: dt.datetime | str | None) -> str | None:
