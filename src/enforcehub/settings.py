@@ -74,8 +74,9 @@ class Settings(BaseSettings):
     # with a `hub` key the province issued for this city's region (key name = this hub's hub_id).
     upstream_url: str | None = None
     upstream_key: str | None = None
-    relay_batch_rows: int = Field(default=5_000, ge=1, le=50_000)
-    relay_batch_bytes: int = Field(default=6 << 20, ge=64 << 10, le=7 << 20)  # below the sync limit
+    relay_batch_rows: int = Field(default=20_000, ge=1, le=100_000)
+    # a relayed body is processed before the answer whatever its size, up to max_json_mb
+    relay_batch_bytes: int = Field(default=32 << 20, ge=64 << 10, le=60 << 20)
     relay_idle_s: float = 0.5  # how often a caught-up relay looks for new changes
     registries_every_s: float = 30.0  # how often a city reads the province's registries
     relay_max_backoff_s: float = Field(default=60.0, gt=0)  # retries after failures: 1 s doubling to this

@@ -140,7 +140,7 @@ async def submit(
     registered = register(context, submission, caller)
     if registered["status"] != "processing":
         return JSONResponse(registered, status_code=200)
-    if blob.size > SYNC_MAX_BYTES:
+    if blob.size > SYNC_MAX_BYTES and fmt != relay.FORMAT:  # a relaying hub waits for its receipts
         background.add_task(_process_quietly, context, registered["id"], caller, submission)
         return JSONResponse(
             {**registered, "poll": f"/api/v1/submissions/{registered['id']}"}, status_code=202
