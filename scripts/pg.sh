@@ -213,6 +213,7 @@ ensure_role_and_db() {
 SELECT format('CREATE ROLE enforcehub LOGIN CREATEDB PASSWORD %L', :'pw')
  WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'enforcehub') \gexec
 SELECT format('ALTER ROLE enforcehub PASSWORD %L', :'pw') \gexec
+GRANT pg_signal_backend TO enforcehub;
 SELECT 'CREATE DATABASE enforcehub OWNER enforcehub'
  WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = 'enforcehub') \gexec
 SQL

@@ -384,8 +384,18 @@ def drop_pg_database(url: str, admin_database: str = "postgres") -> None:
     name = make_url(url).database or ""
     if not name.startswith(TEST_DB_PREFIX):
         raise ValueError(f"refusing to drop {name!r}: not a database made by fresh_pg_database")
-    with psycopg.connect(**_connect_kwargs(url, admin_database)) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+    drop = sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+    for attempt in range(10):
+        try:
+            with psycopg.connect(**_connect_kwargs(url, admin_database)) as conn:
+                conn.execute(drop)
+            return
+        except (psycopg.errors.InsufficientPrivilege, psycopg.errors.ObjectInUse):
+            # a backend this role may not terminate (an autovacuum worker on the database) is
+            # still there: it finishes within moments
+            if attempt == 9:
+                raise
+            time.sleep(0.5)
 
 
 def local_postgres_bindir() -> str | None:
