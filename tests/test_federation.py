@@ -33,9 +33,10 @@ from sqlalchemy import Engine, create_engine, func, select
 from enforcehub.errors import EnforcehubError
 from enforcehub.federation import downlink, uplink
 from enforcehub.federation import status as federation_status
+from enforcehub.federation.uplink import line_of
 from enforcehub.intake.archive import archive_bytes
 from enforcehub.pipeline import HubContext, Principal, SubmissionRefused, SubmissionRequest, ingest
-from enforcehub.pipeline.relay import CONTENT_TYPE, relay_line
+from enforcehub.pipeline.relay import CONTENT_TYPE
 from enforcehub.settings import Settings
 from enforcehub.standard.loader import standard
 from enforcehub.store import federation as federation_store
@@ -414,29 +415,6 @@ def test_replaying_the_relay_changes_nothing(pair: tuple[LocalHub, LocalHub], sp
             assert counts["created"] == counts["updated"] == counts["revoked"] == 0, counts
     assert (current_state(province.engine), relayed_versions(province.engine, city.hub_id)) == before
     assert change_kinds(province.engine) == seqs
-
-
-def line_of(row: tuple[Any, ...], **override: Any) -> bytes:
-    """A relay line from a row of federation_store.read_relay_page (fields overridable)."""
-    seq, dataset, _rid, kind, committed_at, _key, version_no, content_hash, data = row[:9]
-    submission_id, principal, channel, source_system, origin_hub, received_at = row[9:]
-    fields = dict(
-        seq=int(seq),
-        dataset=dataset,
-        change=kind,
-        version=int(version_no),
-        content_hash=content_hash,
-        committed_at=committed_at,
-        origin_hub=origin_hub,
-        origin_submission=submission_id,
-        origin_principal=principal,
-        origin_channel=channel,
-        source_system=source_system,
-        received_at=received_at,
-        data=data,
-    )
-    fields.update(override)
-    return relay_line(**fields).encode("utf-8")
 
 
 # --- the stale-version rule, with random interleavings ----------------------------------------------

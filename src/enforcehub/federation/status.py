@@ -26,12 +26,12 @@ def links(conn: Connection, *, hub_id: str | None, now: dt.datetime | None = Non
     """Every link of this hub with its lag in changes and in seconds and its health (`hub_id` None:
     this hub's id as its own versions carry it)."""
     now = now or dt.datetime.now(dt.UTC)
-    hub_id = hub_id or federation_store.local_hub_id(conn) or ""
     out = []
     for row in federation_store.list_links(conn):
         view = _view(row, now)
-        if row["name"] == UPLINK:
-            view.update(_uplink_lag(conn, hub_id, now))
+        if row["name"] == UPLINK:  # only a city has one: the province never looks up its own id
+            origin = hub_id or federation_store.local_hub_id(conn) or ""
+            view.update(_uplink_lag(conn, origin, now))
         elif row["peer_seq"] is not None:  # inbound and downlink: the peer's head as last seen
             view["lag_changes"] = max(int(row["peer_seq"]) - int(row["position"]), 0)
         view["health"] = _health(view, now)
@@ -43,11 +43,7 @@ def _uplink_lag(conn: Connection, hub_id: str, now: dt.datetime) -> dict[str, An
     consumer = consumer_store.get_consumer(conn, RELAY_CONSUMER)
     position = int(consumer["acked_seq"]) if consumer else 0
     backlog = federation_store.count_relayable(conn, after=position, origin_hub=hub_id)
-    oldest = None
-    if backlog:
-        page = federation_store.read_relay_page(conn, after=position, limit=1_000, origin_hub=hub_id)
-        if page.rows:
-            oldest = _utc(page.rows[0][4])
+    oldest = federation_store.oldest_relayable(conn, after=position, origin_hub=hub_id) if backlog else None
     return {
         "position": position,
         "head": feeds.last_seq(conn),

@@ -101,6 +101,30 @@ def read_batch(ctx: HubContext, settings: Settings) -> Batch | None:
     return batch_of(page, max_bytes=settings.relay_batch_bytes, head=head)
 
 
+def line_of(row: tuple[Any, ...], **override: Any) -> bytes:
+    """One relay line (UTF-8) from a row of `read_relay_page` (store.federation.RELAY_COLUMNS);
+    `override` replaces fields (tests forge lines with it)."""
+    seq, dataset, _record_id, kind, committed_at, _key, version_no, content_hash, data = row[:9]
+    submission_id, principal, channel, source_system, origin_hub, received_at = row[9:]
+    fields: dict[str, Any] = dict(
+        seq=int(seq),
+        dataset=dataset,
+        change=kind,
+        version=int(version_no),
+        content_hash=content_hash,
+        committed_at=committed_at,
+        origin_hub=origin_hub,
+        origin_submission=submission_id,
+        origin_principal=principal,
+        origin_channel=channel,
+        source_system=source_system,
+        received_at=received_at,
+        data=data,
+    )
+    fields.update(override)
+    return relay_line(**fields).encode("utf-8")
+
+
 def batch_of(page: federation_store.RelayPage, *, max_bytes: int, head: int) -> Batch:
     """A page's versions as relay lines by dataset, cut before a record's second version or when the
     JSON would pass `max_bytes` (what is cut goes in the next batch)."""
@@ -110,27 +134,12 @@ def batch_of(page: federation_store.RelayPage, *, max_bytes: int, head: int) -> 
     upto = page.scanned_to
     last_committed: Any = None
     for row in page.rows:
-        seq, dataset, record_id, kind, committed_at, _key, version_no, content_hash, data = row[:9]
-        submission_id, principal, channel, source_system, origin_hub, received_at = row[9:]
+        seq, dataset, record_id, data, committed_at = row[0], row[1], row[2], row[8], row[4]
         if record_id in seen or (lines and size + 3 * len(data) > max_bytes):
             upto = int(seq) - 1
             break
         seen.add(record_id)
-        line = relay_line(
-            seq=int(seq),
-            dataset=dataset,
-            change=kind,
-            version=int(version_no),
-            content_hash=content_hash,
-            committed_at=committed_at,
-            origin_hub=origin_hub,
-            origin_submission=submission_id,
-            origin_principal=principal,
-            origin_channel=channel,
-            source_system=source_system,
-            received_at=received_at,
-            data=data,
-        ).encode("utf-8")
+        line = line_of(row)
         size += len(line)
         lines[dataset].append(line)
         last_committed = committed_at

@@ -9,6 +9,7 @@ crash leaves the row `processing`, which the next start marks `failed` and resub
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -40,6 +41,7 @@ from enforcehub.validate.engine import DEFAULT_CHUNK_ROWS, ChunkResult, Validato
 from enforcehub.validate.headers import is_known_header, map_headers
 from enforcehub.validate.report import Finding
 
+log = logging.getLogger("enforcehub.pipeline")
 Policy = Literal["accept-valid-rows", "reject-submission"]
 Channel = Literal["api", "file", "platform", "relay"]
 REVOKED_STATUS = storing.REVOKED_STATUS
@@ -360,6 +362,12 @@ def _count_inbound(
     past changes it does not relay, such as registries that came down from here), else the batch's
     last seq. A relay step sends one submission per dataset, registries first, so a later
     submission may end on an earlier seq: the position (and the city's head) only move forward."""
+    if batch.hash_mismatches:  # the two hubs run different versions of the standard
+        log.warning(
+            "relay from %s: %d versions hash differently here than at their origin (standards differ?)",
+            batch.origin_hub,
+            batch.hash_mismatches,
+        )
     stamp = now()
     held = federation_store.ensure_link(
         conn, name=link, direction="inbound", peer=batch.origin_hub or "", now=stamp

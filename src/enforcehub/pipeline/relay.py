@@ -21,7 +21,6 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import polars as pl
 
@@ -39,14 +38,6 @@ ORIGIN_PRINCIPAL = "__origin_principal"
 ORIGIN_RECEIVED_AT = "__origin_received_at"
 ORIGIN_VERSION = "__origin_version"
 SOURCE_SYSTEM = "__source_system"
-ORIGIN_COLUMNS = (
-    ORIGIN_HUB,
-    ORIGIN_SUBMISSION,
-    ORIGIN_PRINCIPAL,
-    ORIGIN_RECEIVED_AT,
-    ORIGIN_VERSION,
-    SOURCE_SYSTEM,
-)
 _HEAD: dict[str, type[pl.DataType]] = {
     "seq": pl.Int64,
     "dataset": pl.Utf8,
@@ -244,12 +235,3 @@ def origin_hash_mismatches(rows: pl.DataFrame, hash_column: str) -> int:
     if "__origin_hash" not in rows.columns:
         return 0
     return int(rows.select((pl.col(hash_column) != pl.col("__origin_hash")).sum()).item() or 0)
-
-
-def describe(batch: RelayBatch) -> dict[str, Any]:
-    return {
-        "origin_hub": batch.origin_hub,
-        "last_seq": batch.last_seq,
-        "lines": batch.lines,
-        "hash_mismatches": batch.hash_mismatches,
-    }

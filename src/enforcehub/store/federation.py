@@ -103,9 +103,16 @@ def count_relayable(conn: Connection, *, after: int, origin_hub: str) -> int:
     return int(conn.execute(query).scalar_one())
 
 
-def committed_at(conn: Connection, seq: int) -> dt.datetime | None:
-    """When the change `seq` committed (None when there is no such change)."""
-    value = conn.execute(select(changes.c.committed_at).where(changes.c.seq == seq)).scalar()
+def oldest_relayable(conn: Connection, *, after: int, origin_hub: str) -> dt.datetime | None:
+    """When the first change after `after` that came in at `origin_hub` committed (None: there is none)."""
+    query = (
+        select(changes.c.committed_at)
+        .join(versions, versions.c.id == changes.c.version_id)
+        .where(changes.c.seq > after, versions.c.origin_hub == origin_hub)
+        .order_by(changes.c.seq)
+        .limit(1)
+    )
+    value = conn.execute(query).scalar()
     if isinstance(value, dt.datetime) and value.tzinfo is None:
         value = value.replace(tzinfo=dt.UTC)
     return value if isinstance(value, dt.datetime) else None
@@ -134,9 +141,6 @@ def local_hub_id(conn: Connection) -> str | None:
 
 
 # --- links ------------------------------------------------------------------------------------------
-
-LINK_COUNTERS = ("versions", "rejected", "batches")
-
 
 def get_link(conn: Connection, name: str) -> dict[str, Any] | None:
     row = conn.execute(select(federation_links).where(federation_links.c.name == name)).first()

@@ -36,35 +36,42 @@ KINDS = ("report", "publicity", "unpublished", "decision", "seizure", "held", "w
 BACKFILL_BATCH = 200_000
 
 
+# Which facts each timeliness measure applies to — one definition for the rollups kept here and for
+# the timeliness page's computation over facts (pages/timeliness.py, a district's scope).
+EFFECTIVE = pl.col("effective").fill_null(False)
+PENALTY = pl.col("dataset") == "penalty"
+TO_PUBLISH = (  # penalties to publicize within 7 working days of the decision
+    PENALTY
+    & EFFECTIVE
+    & pl.col("decision_date").is_not_null()
+    & pl.col("publish").fill_null(True)  # not said: to be published
+    & ~pl.col("minor_involved").fill_null(False)
+    & ~pl.col("publicity_status").fill_null("").is_in(WITHDRAWN)
+)
+ORDINARY = PENALTY & EFFECTIVE & (pl.col("procedure_type") == "02")  # 普通程序: 90 days from 立案
+SEIZURE = (  # 查封、扣押 with a start date
+    (pl.col("dataset") == "coercion")
+    & EFFECTIVE
+    & (pl.col("coercion_type") == "01")
+    & pl.col("measure").is_in(["02", "03"])
+    & pl.col("measure_start_date").is_not_null()
+)
+SEIZURE_LIMIT = (
+    pl.when(pl.col("extended").fill_null(False)).then(SEIZURE_EXTENDED_DAYS).otherwise(SEIZURE_DAYS)
+)
+
+
+def publicity_deadline() -> pl.Expr:
+    """The last day to publicize a decision (the calendar table is built on first use, not at import)."""
+    return add_working_days_expr(pl.col("decision_date"), PUBLICITY_WORKING_DAYS)
+
+
 def flags(facts: pl.DataFrame) -> pl.DataFrame:
     """The facts with the timeliness flags that do not depend on the day asked (prefixed `t_`)."""
-    effective = pl.col("effective").fill_null(False)
-    penalty = pl.col("dataset") == "penalty"
-    deadline = add_working_days_expr(pl.col("decision_date"), PUBLICITY_WORKING_DAYS)
-    to_publish = (
-        penalty
-        & effective
-        & pl.col("decision_date").is_not_null()
-        & pl.col("publish").fill_null(True)
-        & ~pl.col("minor_involved").fill_null(False)
-        & ~pl.col("publicity_status").fill_null("").is_in(WITHDRAWN)
-    )
+    penalty, to_publish, seizure, limit = PENALTY, TO_PUBLISH, SEIZURE, SEIZURE_LIMIT
+    deadline = publicity_deadline()
     published = pl.col("published_date").is_not_null()
-    ordinary = (
-        penalty
-        & effective
-        & (pl.col("procedure_type") == "02")
-        & pl.col("filing_date").is_not_null()
-        & pl.col("decision_date").is_not_null()
-    )
-    seizure = (
-        (pl.col("dataset") == "coercion")
-        & effective
-        & (pl.col("coercion_type") == "01")
-        & pl.col("measure").is_in(["02", "03"])
-        & pl.col("measure_start_date").is_not_null()
-    )
-    limit = pl.when(pl.col("extended").fill_null(False)).then(SEIZURE_EXTENDED_DAYS).otherwise(SEIZURE_DAYS)
+    ordinary = ORDINARY & pl.col("filing_date").is_not_null() & pl.col("decision_date").is_not_null()
     ended = pl.coalesce(pl.col("release_date"), pl.col("closing_date"))
     revoked = penalty & pl.col("status").is_in(NOT_EFFECTIVE).fill_null(False)
     return facts.with_columns(
@@ -102,7 +109,7 @@ def _as_int(expr: pl.Expr) -> pl.Expr:
 def contributions(facts: pl.DataFrame, flagged: pl.DataFrame | None = None) -> pl.DataFrame:
     """Each fact's contribution to its rows of the city and agency rollups: the key columns
     (dataset, month, city, agency_uscc; '' when unknown) and one value per measure."""
-    effective = pl.col("effective").fill_null(False)
+    effective = EFFECTIVE
     fined = effective & (pl.col("fine_cents").fill_null(0) > 0)
     return (flags(facts) if flagged is None else flagged).select(
         pl.col("dataset"),

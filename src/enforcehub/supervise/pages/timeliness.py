@@ -28,17 +28,19 @@ from enforcehub.store.supervision import FACT_SCHEMA, _copy_frame, _frame
 from enforcehub.supervise.calendar import (
     FIRST_OFFICIAL_YEAR,
     LAST_OFFICIAL_YEAR,
-    add_working_days_expr,
     count_working_days,
     working_days_between,
 )
 from enforcehub.supervise.derived import (
     DECISION_DAYS,
     NOT_EFFECTIVE,
-    PUBLICITY_WORKING_DAYS,
-    SEIZURE_DAYS,
-    SEIZURE_EXTENDED_DAYS,
+    ORDINARY,
+    PENALTY,
+    SEIZURE,
+    SEIZURE_LIMIT,
+    TO_PUBLISH,
     WITHDRAWN,
+    publicity_deadline,
 )
 from enforcehub.supervise.facts import ACTION_DATASETS
 from enforcehub.supervise.pages.common import DATASET_TITLES, city_label, months, today
@@ -105,27 +107,9 @@ def read_period(conn: Connection, scope: Scope, month_from: str, month_to: str) 
 
 def measures(facts: pl.DataFrame, as_of: dt.date) -> pl.DataFrame:
     """Each fact with the timeliness flags (null: the measure does not apply to the record)."""
-    effective = pl.col("effective").fill_null(False)
-    penalty = pl.col("dataset") == "penalty"
-    deadline = add_working_days_expr(pl.col("decision_date"), PUBLICITY_WORKING_DAYS)
-    to_publish = (
-        penalty
-        & effective
-        & pl.col("decision_date").is_not_null()
-        & pl.col("publish").fill_null(True)  # not said: to be published
-        & ~pl.col("minor_involved").fill_null(False)
-        & ~pl.col("publicity_status").fill_null("").is_in(WITHDRAWN)
-    )
+    penalty, to_publish, ordinary, seizure, limit = PENALTY, TO_PUBLISH, ORDINARY, SEIZURE, SEIZURE_LIMIT
+    deadline = publicity_deadline()
     published_end = pl.coalesce(pl.col("published_date"), pl.lit(as_of))
-    ordinary = penalty & effective & (pl.col("procedure_type") == "02")
-    seizure = (
-        (pl.col("dataset") == "coercion")
-        & effective
-        & (pl.col("coercion_type") == "01")
-        & pl.col("measure").is_in(["02", "03"])
-        & pl.col("measure_start_date").is_not_null()
-    )
-    limit = pl.when(pl.col("extended").fill_null(False)).then(SEIZURE_EXTENDED_DAYS).otherwise(SEIZURE_DAYS)
     held_until = pl.coalesce(pl.col("release_date"), pl.col("closing_date"), pl.lit(as_of))
     return facts.with_columns(
         pl.when(to_publish).then(deadline).alias("publicity_deadline"),
